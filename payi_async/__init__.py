@@ -1,0 +1,78 @@
+"""Async-first SDK for Pay-i's categories and resources API.
+
+async with AsyncPayi() as client:
+    async for category in client.categories.list():
+        print(category.category)
+"""
+
+# The client and its options
+from ._client import DEFAULT_BASE_URL, AsyncPayi
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PayiError,
+    PermissionDeniedError,
+    RateLimitError,
+    RepeatedCursorError,
+    UnexpectedRedirectError,
+    UnprocessableEntityError,
+)
+from ._models import (
+    CategoryDeleteResourceResponse,
+    CategoryDeleteResponse,
+    CategoryResourceResponse,
+    CategoryResponse,
+    ResourceCreate,
+    Units,
+)
+from ._pagination import AsyncCursorPage, AsyncPager
+from ._resources import AsyncCategories, AsyncResources
+from ._retry import RetryPolicy
+from ._transport import Timeout
+from ._version import __version__
+
+__all__ = [
+    # client
+    "DEFAULT_BASE_URL",
+    "AsyncPayi",
+    "RetryPolicy",
+    "Timeout",
+    "__version__",
+    # resources and pages
+    "AsyncCategories",
+    "AsyncCursorPage",
+    "AsyncPager",
+    "AsyncResources",
+    # models
+    "CategoryDeleteResourceResponse",
+    "CategoryDeleteResponse",
+    "CategoryResourceResponse",
+    "CategoryResponse",
+    "ResourceCreate",
+    "Units",
+    # errors
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PayiError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RepeatedCursorError",
+    "UnexpectedRedirectError",
+    "UnprocessableEntityError",
+]

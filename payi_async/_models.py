@@ -1,0 +1,170 @@
+"""The API's response types, as the seed names them, and the create request.
+
+Every model is an ``attrs`` frozen, slotted class built by the package's one cattrs
+converter (``_converter``). Fields the seed does not list are kept, read-only, in
+``extra`` and written back by ``to_dict()``; a missing optional field is ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from . import _validation as v
+
+__all__ = [
+    "CategoryDeleteResourceResponse",
+    "CategoryDeleteResponse",
+    "CategoryResourceResponse",
+    "CategoryResponse",
+    "ResourceCreate",
+    "Units",
+]
+
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+def _extra() -> Any:
+    """The ``extra`` field every response model ends with."""
+    return attrs.field(default=_NO_EXTRA, kw_only=True, repr=False, eq=False, hash=False)
+
+
+class _Model:
+    """``to_dict``/``to_json`` shared by the response models."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON-ready Python data, unknown fields included."""
+        from ._converter import converter
+
+        data: dict[str, Any] = converter.unstructure(self)
+        return data
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The model as a JSON document, unknown fields included."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+
+@attrs.frozen
+class Units(_Model):
+    """Price of one unit type, per input unit and per output unit."""
+
+    input_price: float
+    output_price: float
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class CategoryResponse(_Model):
+    """One category, as ``categories.list()`` pages hold them.
+
+    ``category_type`` ("system" or "custom") and ``category_description`` are
+    ``None`` where the server leaves them out, as the hosted API now does.
+    """
+
+    category: str
+    category_type: str | None = None
+    category_description: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class CategoryDeleteResponse(_Model):
+    """What ``categories.delete()`` answers.
+
+    Where the server answers with the array of deleted resources (the hosted API's
+    newer shape), ``request_id`` comes from the ``x-request-id`` header and the
+    array is kept in ``extra["deleted"]``.
+    """
+
+    request_id: str
+    message: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class CategoryDeleteResourceResponse(_Model):
+    """What ``categories.delete_resource()`` answers (shapes as ``CategoryDeleteResponse``)."""
+
+    request_id: str
+    message: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class CategoryResourceResponse(_Model):
+    """One version of a resource: its prices per unit type and its limits."""
+
+    resource_id: str
+    category: str
+    resource: str
+    units: dict[str, Units]
+    max_input_units: int | None = None
+    max_output_units: int | None = None
+    max_total_units: int | None = None
+    creation_timestamp: str | None = None
+    start_timestamp: str | None = None
+    resource_scope: str | None = None
+    aliases: list[str] | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+def _to_timestamp(value: str | datetime | None) -> str | None:
+    return v.timestamp("start_timestamp", value)
+
+
+def _to_units(value: Any) -> dict[str, Units]:
+    checked = v.units("units", value)
+    return {name: Units(p[0], p[1]) for name, p in checked.items()}
+
+
+@attrs.frozen
+class ResourceCreate:
+    """The arguments of one ``resources.create()`` call, checked when built.
+
+    ``create_many`` takes these (or mappings with the same keys). Building one
+    raises ``ValueError``/``TypeError`` naming the field, so bad input never
+    reaches the wire.
+    """
+
+    resource: str = attrs.field(validator=lambda _i, _a, x: v.segment("resource", x))
+    category: str = attrs.field(validator=lambda _i, _a, x: v.segment("category", x))
+    units: dict[str, Units] = attrs.field(converter=_to_units)
+    max_input_units: int | None = attrs.field(
+        default=None, validator=lambda _i, _a, x: v.optional_count("max_input_units", x)
+    )
+    max_output_units: int | None = attrs.field(
+        default=None, validator=lambda _i, _a, x: v.optional_count("max_output_units", x)
+    )
+    max_total_units: int | None = attrs.field(
+        default=None, validator=lambda _i, _a, x: v.optional_count("max_total_units", x)
+    )
+    start_timestamp: str | None = attrs.field(default=None, converter=_to_timestamp)
+
+    @classmethod
+    def of(cls, item: ResourceCreate | Mapping[str, Any]) -> ResourceCreate:
+        """An item as given to ``create_many``: a ``ResourceCreate`` or a mapping."""
+        if isinstance(item, ResourceCreate):
+            return item
+        if not isinstance(item, Mapping):
+            raise TypeError(
+                f"each item must be a ResourceCreate or a mapping, not {type(item).__name__}"
+            )
+        unknown = set(item) - _CREATE_FIELDS
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {sorted(unknown)}; expected some of {sorted(_CREATE_FIELDS)}"
+            )
+        for name in ("resource", "category", "units"):
+            if name not in item:
+                raise ValueError(f"{name} is required")
+        return cls(**item)
+
+
+_CREATE_FIELDS = frozenset(a.name for a in attrs.fields(ResourceCreate))

@@ -1,0 +1,283 @@
+"""``client.categories`` and ``client.categories.resources``: the seed's eight methods.
+
+Every method checks its arguments before sending anything and also takes, keyword
+only, ``timeout`` (seconds or a ``Timeout``, for this call only) and
+``extra_headers`` (sent with this call only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import quote
+
+from . import _validation as v
+from ._converter import create_body, structure_body, structure_page
+from ._models import (
+    CategoryDeleteResourceResponse,
+    CategoryDeleteResponse,
+    CategoryResourceResponse,
+    CategoryResponse,
+    ResourceCreate,
+    Units,
+)
+from ._pagination import AsyncCursorPage, AsyncPager
+from ._transport import Timeout
+
+if TYPE_CHECKING:
+    from ._client import AsyncPayi
+
+__all__ = ["AsyncCategories", "AsyncResources"]
+
+T = TypeVar("T")
+
+_ROOT = "/api/v1/categories"
+
+
+def _path(*segments: str) -> str:
+    # safe="" so "/", "?", "#", "%" and ":" are encoded and each name stays one segment.
+    return "/".join((_ROOT, *(quote(s, safe="") for s in segments)))
+
+
+def _page_query(
+    cursor: str | None, limit: int | None, sort_ascending: bool | None
+) -> list[tuple[str, str]]:
+    query: list[tuple[str, str]] = []
+    if limit is not None:
+        query.append(("limit", str(limit)))
+    if sort_ascending is not None:
+        query.append(("sort_ascending", "true" if sort_ascending else "false"))
+    return query
+
+
+class _Resource:
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncPayi) -> None:
+        self._client = client
+
+    def _pager(
+        self,
+        path: str,
+        item_cls: type[T],
+        cursor: object,
+        limit: object,
+        sort_ascending: object,
+        timeout: float | Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> AsyncPager[T]:
+        first = v.optional_str("cursor", cursor)
+        base = _page_query(
+            first, v.page_limit(limit), v.optional_bool("sort_ascending", sort_ascending)
+        )
+        client = self._client
+
+        async def fetch(at: str | None, seen: set[str]) -> AsyncCursorPage[T]:
+            query = base if at is None else [*base, ("cursor", at)]
+            if at is not None:
+                seen.add(at)
+            response = await client._request(
+                "GET", path, query=query, timeout=timeout, extra_headers=extra_headers
+            )
+            items, next_cursor, request_id = structure_page(
+                response.data, item_cls, response.context
+            )
+            return AsyncCursorPage(items, next_cursor, request_id, fetch, seen)
+
+        return AsyncPager(fetch, first)
+
+
+class AsyncResources(_Resource):
+    """Versions of resources: ``client.categories.resources``."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        resource: str,
+        category: str,
+        units: Mapping[str, Units | Mapping[str, float]],
+        max_input_units: int | None = None,
+        max_output_units: int | None = None,
+        max_total_units: int | None = None,
+        start_timestamp: str | datetime | None = None,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> CategoryResourceResponse:
+        """Create a new version of ``resource`` in ``category`` with these unit prices.
+
+        A category that does not exist yet is created as a custom one. ``units`` maps
+        each unit type to ``{"input_price": ..., "output_price": ...}`` (or ``Units``);
+        ``start_timestamp`` is an aware ``datetime`` or an ISO 8601 string. Each call
+        carries one ``Idempotency-Key``, the same on every retry, so a retried create
+        makes one version on a server that honours the header.
+        """
+        params = ResourceCreate(
+            resource=resource,
+            category=category,
+            units=units,
+            max_input_units=max_input_units,
+            max_output_units=max_output_units,
+            max_total_units=max_total_units,
+            start_timestamp=start_timestamp,
+        )
+        return await self._create(params, timeout=timeout, extra_headers=extra_headers)
+
+    async def _create(
+        self,
+        params: ResourceCreate,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> CategoryResourceResponse:
+        response = await self._client._request(
+            "POST",
+            _path(params.category, "resources", params.resource),
+            body=create_body(params),
+            timeout=timeout,
+            extra_headers=extra_headers,
+            create=True,
+        )
+        return structure_body(response.data, CategoryResourceResponse, response.context)
+
+    async def retrieve(
+        self,
+        resource_id: str,
+        category: str,
+        resource: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> CategoryResourceResponse:
+        """Get one version of a resource by its ``resource_id``."""
+        path = _version_path(resource_id, category, resource)
+        response = await self._client._request(
+            "GET", path, timeout=timeout, extra_headers=extra_headers
+        )
+        return structure_body(response.data, CategoryResourceResponse, response.context)
+
+    def list(
+        self,
+        resource: str,
+        category: str,
+        cursor: str | None = None,
+        limit: int | None = None,
+        sort_ascending: bool | None = None,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncPager[CategoryResourceResponse]:
+        """List the versions of one resource, a page at a time.
+
+        ``await`` the result for the first page, or ``async for`` over it for every
+        version of every page.
+        """
+        path = _path(v.segment("category", category), "resources", v.segment("resource", resource))
+        return self._pager(
+            path, CategoryResourceResponse, cursor, limit, sort_ascending, timeout, extra_headers
+        )
+
+    async def delete(
+        self,
+        resource_id: str,
+        category: str,
+        resource: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> CategoryResourceResponse:
+        """Soft-delete one version of a resource; answers the deleted version."""
+        path = _version_path(resource_id, category, resource)
+        response = await self._client._request(
+            "DELETE", path, timeout=timeout, extra_headers=extra_headers
+        )
+        return structure_body(response.data, CategoryResourceResponse, response.context)
+
+
+def _version_path(resource_id: object, category: object, resource: object) -> str:
+    return _path(
+        v.segment("category", category),
+        "resources",
+        v.segment("resource", resource),
+        v.segment("resource_id", resource_id),
+    )
+
+
+class AsyncCategories(_Resource):
+    """Categories of resources: ``client.categories``."""
+
+    __slots__ = ("resources",)
+
+    def __init__(self, client: AsyncPayi) -> None:
+        super().__init__(client)
+        #: The resources of categories and their versions.
+        self.resources = AsyncResources(client)
+
+    def list(
+        self,
+        cursor: str | None = None,
+        limit: int | None = None,
+        sort_ascending: bool | None = None,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncPager[CategoryResponse]:
+        """List all categories, system and custom, a page at a time.
+
+        ``await`` the result for the first page, or ``async for`` over it for every
+        category of every page.
+        """
+        return self._pager(
+            _ROOT, CategoryResponse, cursor, limit, sort_ascending, timeout, extra_headers
+        )
+
+    async def delete(
+        self,
+        category: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> CategoryDeleteResponse:
+        """Soft-delete a category and every resource in it."""
+        path = _path(v.segment("category", category))
+        response = await self._client._request(
+            "DELETE", path, timeout=timeout, extra_headers=extra_headers
+        )
+        return structure_body(response.data, CategoryDeleteResponse, response.context)
+
+    async def delete_resource(
+        self,
+        resource: str,
+        category: str,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> CategoryDeleteResourceResponse:
+        """Soft-delete every version of one resource in a category."""
+        path = _path(v.segment("category", category), "resources", v.segment("resource", resource))
+        response = await self._client._request(
+            "DELETE", path, timeout=timeout, extra_headers=extra_headers
+        )
+        return structure_body(response.data, CategoryDeleteResourceResponse, response.context)
+
+    def list_resources(
+        self,
+        category: str,
+        cursor: str | None = None,
+        limit: int | None = None,
+        sort_ascending: bool | None = None,
+        *,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncPager[CategoryResourceResponse]:
+        """List the resources of a category, a page at a time.
+
+        ``await`` the result for the first page, or ``async for`` over it for every
+        resource of every page.
+        """
+        path = _path(v.segment("category", category), "resources")
+        return self._pager(
+            path, CategoryResourceResponse, cursor, limit, sort_ascending, timeout, extra_headers
+        )

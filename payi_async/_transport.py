@@ -1,0 +1,347 @@
+"""The HTTP layer: one aiohttp session per client, attempts, retries, error mapping.
+
+Timeout model (per attempt, like httpx's): ``connect`` bounds opening a TCP/TLS
+connection, ``pool`` bounds waiting for a free pooled connection *plus* connecting
+(the request has not been sent when either runs out, so any call may be retried),
+``read`` bounds the silence between two reads of the answer, and ``total``, off by
+default, bounds a whole attempt. Retries and their waits come on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._converter import ResponseContext, decode_json
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    status_error_class,
+)
+from ._retry import RetryPolicy, server_delay
+from ._version import __version__
+
+__all__ = ["Response", "Timeout", "Transport"]
+
+log = logging.getLogger("payi_async")
+
+USER_AGENT = (
+    f"payi-async/{__version__} (Python {platform.python_version()}; aiohttp {aiohttp.__version__})"
+)
+#: Answers larger than this are refused rather than read into memory.
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
+@attrs.frozen
+class Timeout:
+    """Per-attempt limits in seconds; ``None`` means no limit for that phase."""
+
+    connect: float | None = 5.0
+    read: float | None = 60.0
+    pool: float | None = 60.0
+    total: float | None = None
+
+    @classmethod
+    def of(cls, value: float | Timeout) -> Timeout:
+        """A ``Timeout`` from a number (every phase that long) or a ``Timeout``."""
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"timeout must be a number or a Timeout, not {type(value).__name__}")
+        if not value > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {value!r}")
+        return cls(connect=float(value), read=float(value), pool=float(value))
+
+    def to_aiohttp(self) -> aiohttp.ClientTimeout:
+        """The same limits in aiohttp's terms."""
+        pool_and_connect = None
+        if self.pool is not None:
+            pool_and_connect = self.pool + (self.connect or 0.0)
+        return aiohttp.ClientTimeout(
+            total=self.total,
+            connect=pool_and_connect,
+            sock_connect=self.connect,
+            sock_read=self.read,
+        )
+
+
+DEFAULT_TIMEOUT = Timeout()
+
+
+@attrs.frozen
+class Response:
+    """A decoded 2xx answer and what error messages need to say about it."""
+
+    data: Any
+    context: ResponseContext
+
+
+class Transport:
+    """Owns the session; every client made by ``with_options`` shares one transport."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        default_headers: Mapping[str, str] | None,
+        connection_limit: int,
+        max_response_bytes: int,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {
+            "xProxy-api-key": api_key,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            **(default_headers or {}),
+        }
+        self._connection_limit = connection_limit
+        self.max_response_bytes = max_response_bytes
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
+        # Shared backoff: a 429 seen by one request holds back every request.
+        self._paused_until = 0.0
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.base_url} closed={self.closed}>"
+
+    def _session_for_loop(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None:
+            if self.closed:
+                raise RuntimeError("this client is closed; make a new one")
+            connector = aiohttp.TCPConnector(limit=self._connection_limit)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers=self._headers, raise_for_status=False
+            )
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError(
+                "this client's connections belong to another event loop; make one client "
+                "per loop (or use payi_sync.Payi from blocking code)"
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the pool; idempotent."""
+        self.closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        policy: RetryPolicy,
+        timeout: Timeout,
+        query: str = "",
+        body: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        create: bool = False,
+    ) -> Response:
+        """Send one call, retrying as ``policy`` says; returns the decoded 2xx answer."""
+        session = self._session_for_loop()
+        url = f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
+        target = URL(url, encoded=True)
+        headers: dict[str, str] = dict(extra_headers) if extra_headers else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if create and not any(k.lower() == "idempotency-key" for k in headers):
+            headers["Idempotency-Key"] = f"payi-async-{uuid.uuid4()}"
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            client_timeout = self._timeouts[timeout] = timeout.to_aiohttp()
+
+        retry = 0
+        while True:
+            if self._paused_until:
+                await self._wait_for_pause()
+            started = time.perf_counter()
+            try:
+                async with session.request(
+                    method,
+                    target,
+                    data=body,
+                    headers=headers,
+                    timeout=client_timeout,
+                    allow_redirects=False,
+                ) as resp:
+                    status = resp.status
+                    raw = await self._read(resp, method, url)
+                    resp_headers = resp.headers
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                error = _connection_error(exc, method, url, timeout)
+                if retry >= policy.max_retries:
+                    raise error from exc
+                delay = policy.backoff(retry)
+                log.debug(
+                    "%s %s failed (%s); retry %d in %.2f s", method, url, error, retry + 1, delay
+                )
+            else:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s %s -> %d in %.1f ms",
+                        method,
+                        url,
+                        status,
+                        (time.perf_counter() - started) * 1000,
+                    )
+                if 200 <= status < 300:
+                    return self._decode(raw, status, resp_headers, method, url)
+                status_error = _status_error(raw, status, resp_headers, method, url)
+                if retry >= policy.max_retries or not policy.should_retry(
+                    status, resp_headers, create=create
+                ):
+                    raise status_error
+                asked = status_error.retry_after
+                if asked is not None and asked > policy.max_retry_after:
+                    log.debug("%s %s: server asks %.0f s of wait; not retrying", method, url, asked)
+                    raise status_error
+                delay = asked if asked is not None else policy.backoff(retry)
+                if status == 429:
+                    loop = asyncio.get_running_loop()
+                    self._paused_until = max(self._paused_until, loop.time() + delay)
+                log.debug("%s %s -> %d; retry %d in %.2f s", method, url, status, retry + 1, delay)
+            await sleep(delay)
+            retry += 1
+
+    async def _wait_for_pause(self) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._paused_until - loop.time()
+        if wait > 0:
+            await sleep(wait)
+        else:
+            self._paused_until = 0.0
+
+    async def _read(self, resp: aiohttp.ClientResponse, method: str, url: str) -> bytes:
+        cap = self.max_response_bytes
+        length = resp.content_length
+        if length is not None and length <= cap:
+            return await resp.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > cap:
+                raise APIResponseValidationError(
+                    f"the answer is larger than max_response_bytes ({cap} bytes); "
+                    "refused rather than held in memory",
+                    method=method,
+                    url=url,
+                    status_code=resp.status,
+                    body=None,
+                    request_id=resp.headers.get("x-request-id"),
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _decode(
+        raw: bytes, status: int, headers: CIMultiDictProxy[str], method: str, url: str
+    ) -> Response:
+        context = ResponseContext(method, url, status, headers.get("x-request-id"))
+        try:
+            data = decode_json(raw) if raw else None
+        except ValueError as exc:
+            raise APIResponseValidationError(
+                f"the body is not JSON ({exc}); it starts {raw[:80]!r}",
+                method=method,
+                url=url,
+                status_code=status,
+                body=raw[:1000].decode("utf-8", "replace"),
+                request_id=context.request_id,
+            ) from exc
+        return Response(data, context)
+
+
+async def sleep(seconds: float) -> None:
+    """The one place the transport waits; tests replace it with a fake clock."""
+    await asyncio.sleep(seconds)
+
+
+def _connection_error(
+    exc: BaseException, method: str, url: str, timeout: Timeout
+) -> APIConnectionError:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(
+            f"no connection within {timeout.pool} s pool wait + {timeout.connect} s connect; "
+            "the request was not sent",
+            method=method,
+            url=url,
+        )
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return APITimeoutError(
+            f"the server sent nothing for {timeout.read} s (read timeout)",
+            method=method,
+            url=url,
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return APITimeoutError(
+            f"the attempt took longer than its total timeout ({timeout.total} s)",
+            method=method,
+            url=url,
+        )
+    detail = str(exc) or exc.__class__.__name__
+    return APIConnectionError(f"connection failed: {detail}", method=method, url=url)
+
+
+def _status_error(
+    raw: bytes, status: int, headers: CIMultiDictProxy[str], method: str, url: str
+) -> APIStatusError:
+    body: Any
+    try:
+        body = decode_json(raw) if raw else None
+    except ValueError:
+        body = raw[:2000].decode("utf-8", "replace")
+    message = None
+    request_id = headers.get("x-request-id")
+    if isinstance(body, dict):
+        message = body.get("message")
+        xproxy = body.get("xproxy_error")
+        if not message and isinstance(xproxy, dict):
+            message = xproxy.get("message")
+        request_id = body.get("request_id") or request_id
+    if not isinstance(message, str) or not message:
+        message = _reason(status, body)
+    if 300 <= status < 400:
+        where = headers.get("Location", "nowhere")
+        message = f"the API redirected to {where}; redirects are not followed ({message})"
+    cls = status_error_class(status)
+    return cls(
+        message,
+        method=method,
+        url=url,
+        status_code=status,
+        body=body,
+        headers=headers,
+        request_id=request_id if isinstance(request_id, str) else None,
+        retry_after=server_delay(headers),
+    )
+
+
+def _reason(status: int, body: Any) -> str:
+    from http import HTTPStatus
+
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown status"
+    if isinstance(body, str) and body.strip():
+        return f"{phrase}: {body.strip()[:200]}"
+    return phrase

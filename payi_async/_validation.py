@@ -1,0 +1,160 @@
+"""Checks on the caller's arguments, run before any request is sent.
+
+Each raises ``TypeError`` (wrong type) or ``ValueError`` (right type, bad value)
+with a message that names the parameter and says what is wrong with the value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+__all__ = ["optional_bool", "optional_count", "optional_str", "page_limit", "segment"]
+
+#: A path segment longer than this (after percent-encoding) is refused: servers and
+#: proxies cap a request line near 8 KiB and would answer with an unrelated error.
+MAX_SEGMENT_BYTES = 2048
+
+_UNIT_KEYS = frozenset({"input_price", "output_price"})
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def segment(name: str, value: object) -> str:
+    """A required name that becomes one URL path segment."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {_kind(value)}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    if value in (".", ".."):
+        raise ValueError(
+            f"{name} must not be {value!r}: servers and proxies resolve such a path "
+            "segment away, so the request would reach another path"
+        )
+    encoded = len(value.encode("utf-8"))
+    if encoded > MAX_SEGMENT_BYTES // 3 and len(_quote(value)) > MAX_SEGMENT_BYTES:
+        raise ValueError(
+            f"{name} is too long: {len(value)} characters encode to more than "
+            f"{MAX_SEGMENT_BYTES} bytes in the URL"
+        )
+    return value
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def optional_str(name: str, value: object) -> str | None:
+    """An optional string such as a cursor; empty counts as absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {_kind(value)}")
+    return value or None
+
+
+def optional_bool(name: str, value: object) -> bool | None:
+    """An optional flag."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError(f"{name} must be a bool or None, not {_kind(value)}")
+
+
+def optional_count(name: str, value: object) -> int | None:
+    """An optional whole number of units, zero or more."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, not {_kind(value)}")
+    if value < 0:
+        raise ValueError(f"{name} must be zero or more, not {value}")
+    return value
+
+
+def page_limit(value: object) -> int | None:
+    """The page size: a positive int, or None for the server's default."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"limit must be an int or None, not {_kind(value)}")
+    if value <= 0:
+        raise ValueError(f"limit must be a positive page size, not {value}")
+    return value
+
+
+def price(name: str, value: object) -> float:
+    """A finite, non-negative price."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, not {_kind(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    if number < 0:
+        raise ValueError(f"{name} must be zero or more, not {value!r}")
+    return number
+
+
+def units(name: str, value: object) -> dict[str, tuple[float, float]]:
+    """``{unit name: {input_price, output_price}}`` (or ``Units``) as price pairs."""
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping of unit name to {{input_price, output_price}}, "
+            f"not {_kind(value)}"
+        )
+    if not value:
+        raise ValueError(f"{name} must name at least one unit type, e.g. {{'text': {{...}}}}")
+    checked: dict[str, tuple[float, float]] = {}
+    for unit, prices in value.items():
+        if not isinstance(unit, str) or not unit:
+            raise ValueError(f"{name} keys must be non-empty unit names, not {unit!r}")
+        where = f"{name}[{unit!r}]"
+        if not isinstance(prices, Mapping):
+            prices = _units_as_mapping(where, prices)
+        missing = _UNIT_KEYS - prices.keys()
+        if missing:
+            raise ValueError(f"{where} is missing {', '.join(sorted(missing))}")
+        unknown = prices.keys() - _UNIT_KEYS
+        if unknown:
+            raise ValueError(
+                f"{where} has unknown key(s) {sorted(map(str, unknown))}; "
+                "expected input_price and output_price"
+            )
+        checked[unit] = (
+            price(f"{where}.input_price", prices["input_price"]),
+            price(f"{where}.output_price", prices["output_price"]),
+        )
+    return checked
+
+
+def _units_as_mapping(where: str, prices: object) -> Mapping[str, Any]:
+    input_price = getattr(prices, "input_price", None)
+    output_price = getattr(prices, "output_price", None)
+    if input_price is None or output_price is None:
+        raise TypeError(
+            f"{where} must be a mapping with input_price and output_price, not {_kind(prices)}"
+        )
+    return {"input_price": input_price, "output_price": output_price}
+
+
+def timestamp(name: str, value: object) -> str | None:
+    """An aware datetime or a string, as the ISO 8601 text sent on the wire."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc)); "
+                f"a naive datetime ({value.isoformat()}) has no defined instant"
+            )
+        return value.isoformat()
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError(f"{name} must not be an empty string")
+        return value
+    raise TypeError(f"{name} must be a datetime or an ISO 8601 str, not {_kind(value)}")
