@@ -9,6 +9,7 @@ writes). Rows are never removed: deletes set ``deleted_at`` (soft delete).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import json
@@ -70,6 +71,15 @@ _COLUMNS = (
     "max_total_units, creation_timestamp, start_timestamp, resource_scope, aliases, "
     "deleted_at, (SELECT category_type FROM categories c WHERE c.name = category)"
 )
+
+
+def _exec(
+    conn: sqlite3.Connection, template: str, args: tuple[Any, ...] = (), ascending: bool = True
+) -> sqlite3.Cursor:
+    """Run a query template: ``{cols}`` is a full row, ``{op}``/``{order}`` the direction."""
+    op, order = (">", "ASC") if ascending else ("<", "DESC")
+    sql = template.replace("{cols}", _COLUMNS).replace("{op}", op).replace("{order}", order)
+    return conn.execute(sql, args)
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,7 @@ def _read_only(category: str) -> ApiError:
     )
 
 
-def _new_resource_id(category: str, resource: str) -> str:
+def _new_resource_id() -> str:
     return "rsrc_" + secrets.token_hex(12)
 
 
@@ -316,12 +326,13 @@ class Store:
         self, conn: sqlite3.Connection, params: ListParams
     ) -> tuple[list[CategoryRow], str | None]:
         """Live categories by name after ``params.after``; the next key or ``None``."""
-        op, order = (">", "ASC") if params.ascending else ("<", "DESC")
-        rows = conn.execute(
+        rows = _exec(
+            conn,
             "SELECT name, category_type, description FROM categories "
-            f"WHERE deleted_at IS NULL AND (?1 IS NULL OR name {op} ?1) "  # noqa: S608
-            f"ORDER BY name {order} LIMIT ?2",
+            "WHERE deleted_at IS NULL AND (?1 IS NULL OR name {op} ?1) "
+            "ORDER BY name {order} LIMIT ?2",
             (params.after, params.limit + 1),
+            params.ascending,
         ).fetchall()
         items = [CategoryRow(*row) for row in rows[: params.limit]]
         more = len(rows) > params.limit
@@ -343,13 +354,14 @@ class Store:
     ) -> tuple[list[ResourceRow], str | None]:
         """The latest live version of each resource of a category, by resource name."""
         self.category(conn, category)
-        op, order = (">", "ASC") if params.ascending else ("<", "DESC")
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM resources WHERE seq IN ("  # noqa: S608
+        rows = _exec(
+            conn,
+            "SELECT {cols} FROM resources WHERE seq IN ("
             "SELECT MAX(seq) FROM resources WHERE category = ?1 AND deleted_at IS NULL "
-            f"AND (?2 IS NULL OR resource {op} ?2) GROUP BY resource "
-            f"ORDER BY resource {order} LIMIT ?3) ORDER BY resource {order}",
+            "AND (?2 IS NULL OR resource {op} ?2) GROUP BY resource "
+            "ORDER BY resource {order} LIMIT ?3) ORDER BY resource {order}",
             (category, params.after, params.limit + 1),
+            params.ascending,
         ).fetchall()
         items = [_row(row) for row in rows[: params.limit]]
         more = len(rows) > params.limit
@@ -360,14 +372,15 @@ class Store:
     ) -> tuple[list[ResourceRow], int | None]:
         """The live versions of one resource in creation order; 404 if it has none."""
         self.category(conn, category)
-        op, order = (">", "ASC") if params.ascending else ("<", "DESC")
         if not self._live_versions(conn, category, resource):
             raise _not_found(f"resource {resource!r} in category {category!r}")
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM resources "  # noqa: S608
+        rows = _exec(
+            conn,
+            "SELECT {cols} FROM resources "
             "WHERE category = ?1 AND resource = ?2 AND deleted_at IS NULL "
-            f"AND (?3 IS NULL OR seq {op} ?3) ORDER BY seq {order} LIMIT ?4",
+            "AND (?3 IS NULL OR seq {op} ?3) ORDER BY seq {order} LIMIT ?4",
             (category, resource, params.after, params.limit + 1),
+            params.ascending,
         ).fetchall()
         items = [_row(row) for row in rows[: params.limit]]
         more = len(rows) > params.limit
@@ -376,8 +389,9 @@ class Store:
     def _live_versions(
         self, conn: sqlite3.Connection, category: str, resource: str
     ) -> list[ResourceRow]:
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM resources "  # noqa: S608
+        rows = _exec(
+            conn,
+            "SELECT {cols} FROM resources "
             "WHERE category = ? AND resource = ? AND deleted_at IS NULL ORDER BY seq",
             (category, resource),
         ).fetchall()
@@ -387,8 +401,9 @@ class Store:
         self, conn: sqlite3.Connection, category: str, resource: str, resource_id: str
     ) -> ResourceRow:
         """One live version, or 404 (deleted, unknown, or under another name)."""
-        row = conn.execute(
-            f"SELECT {_COLUMNS} FROM resources WHERE resource_id = ? "  # noqa: S608
+        row = _exec(
+            conn,
+            "SELECT {cols} FROM resources WHERE resource_id = ? "
             "AND category = ? AND resource = ? AND deleted_at IS NULL",
             (resource_id, category, resource),
         ).fetchone()
@@ -420,7 +435,7 @@ class Store:
             "max_output_units, max_total_units, creation_timestamp, start_timestamp) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                _new_resource_id(category, resource),
+                _new_resource_id(),
                 category,
                 resource,
                 json.dumps(body.units),
@@ -431,8 +446,9 @@ class Store:
                 start,
             ),
         )
-        row = conn.execute(
-            f"SELECT {_COLUMNS} FROM resources WHERE seq = ?",  # noqa: S608
+        row = _exec(
+            conn,
+            "SELECT {cols} FROM resources WHERE seq = ?",
             (cursor.lastrowid,),
         ).fetchone()
         return _row(row)
@@ -448,10 +464,7 @@ class Store:
         conn.executemany(
             "UPDATE resources SET deleted_at = ? WHERE seq = ?", [(now, r.seq) for r in rows]
         )
-        return [
-            ResourceRow(**{**r.__dict__, "deleted": True})  # frozen copy
-            for r in rows
-        ]
+        return [dataclasses.replace(r, deleted=True) for r in rows]
 
     def delete_version(
         self, conn: sqlite3.Connection, category: str, resource: str, resource_id: str
@@ -475,8 +488,9 @@ class Store:
         self._writable(conn, category)
         rows = [
             _row(row)
-            for row in conn.execute(
-                f"SELECT {_COLUMNS} FROM resources "  # noqa: S608
+            for row in _exec(
+                conn,
+                "SELECT {cols} FROM resources "
                 "WHERE category = ? AND deleted_at IS NULL ORDER BY resource, seq",
                 (category,),
             ).fetchall()
@@ -501,18 +515,19 @@ class Store:
         start_timestamp: datetime | None = None,
     ) -> ResourceRow:
         """Create a version directly (no HTTP), e.g. to prepare a test's data."""
-        body = CreateBody(units, max_input_units, max_output_units, max_total_units, start_timestamp)
+        body = CreateBody(
+            units, max_input_units, max_output_units, max_total_units, start_timestamp
+        )
         outcome = await self.write(lambda conn: (201, self.create(conn, category, resource, body)))
         row: ResourceRow = outcome.body
         return row
 
     async def count_versions(self, *, include_deleted: bool = True) -> int:
         """How many resource version rows exist (soft-deleted ones too, by default)."""
-        where = "" if include_deleted else " WHERE deleted_at IS NULL"
-        sql = "SELECT COUNT(*) FROM resources" + where
+        sql = "SELECT COUNT(*) FROM resources WHERE ? OR deleted_at IS NULL"
 
         def count(conn: sqlite3.Connection) -> int:
-            value: int = conn.execute(sql).fetchone()[0]
+            value: int = conn.execute(sql, (include_deleted,)).fetchone()[0]
             return value
 
         return await self.read(count)
@@ -521,10 +536,7 @@ class Store:
         """Every version row in creation order, soft-deleted ones included."""
 
         def rows(conn: sqlite3.Connection) -> list[ResourceRow]:
-            return [
-                _row(r)
-                for r in conn.execute(f"SELECT {_COLUMNS} FROM resources ORDER BY seq")  # noqa: S608
-            ]
+            return [_row(r) for r in _exec(conn, "SELECT {cols} FROM resources ORDER BY seq")]
 
         return await self.read(rows)
 

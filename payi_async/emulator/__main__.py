@@ -1,0 +1,102 @@
+"""``python -m payi_async.emulator``: serve the emulator until SIGINT or SIGTERM.
+
+The first line on stdout is the base URL (flushed at once), so a parent process can
+read it; everything else goes to stderr. Exit status 0 after a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._faults import Faults
+from ._server import DEFAULT_API_KEY, LocalPayiServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m payi_async.emulator",
+        description="A local Pay-i categories and resources server on SQLite.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    p.add_argument("--db", default=":memory:", help="SQLite file (default :memory:)")
+    p.add_argument("--api-key", default=DEFAULT_API_KEY, help="accepted xProxy-api-key")
+    p.add_argument("--shapes", choices=("seed", "hosted"), default="seed", help="body shapes")
+    p.add_argument("--keepalive-timeout", type=float, default=75.0, help="idle socket seconds")
+    faults = p.add_argument_group("fault injection (all off by default)")
+    faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of 500/503")
+    faults.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction of 429")
+    faults.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds")
+    faults.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    faults.add_argument("--drop-rate", type=float, default=0.0, help="fraction of drops")
+    faults.add_argument("--drop-stage", choices=("headers", "body"), default="body")
+    faults.add_argument("--request-budget", type=int, default=None, help="then always 429")
+    faults.add_argument(
+        "--fail-after-commit-rate", type=float, default=0.0, help="writes that fail once done"
+    )
+    faults.add_argument("--fail-after-commit-mode", choices=("503", "drop"), default="503")
+    faults.add_argument("--max-faults", type=int, default=None, help="stop after this many")
+    faults.add_argument("--seed", type=int, default=0, help="random seed of the faults")
+    return p
+
+
+async def _serve(args: argparse.Namespace, faults: Faults) -> None:
+    server = LocalPayiServer(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        api_key=args.api_key,
+        shapes=args.shapes,
+        faults=faults,
+        keepalive_timeout=args.keepalive_timeout,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with server:
+            print(server.base_url, flush=True)
+            print(
+                f"Pay-i emulator on {server.base_url} (db {args.db}, shapes {args.shapes}); "
+                f"API key: {server.api_key}. Stop with Ctrl+C.",
+                file=sys.stderr,
+                flush=True,
+            )
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    print("Pay-i emulator stopped.", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, serve until a signal, return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        faults = Faults(
+            error_rate=args.error_rate,
+            rate_limit_rate=args.rate_limit_rate,
+            retry_after=args.retry_after,
+            latency=args.latency,
+            drop_rate=args.drop_rate,
+            drop_stage=args.drop_stage,
+            request_budget=args.request_budget,
+            fail_after_commit_rate=args.fail_after_commit_rate,
+            fail_after_commit_mode=args.fail_after_commit_mode,
+            max_faults=args.max_faults,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(_serve(args, faults))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

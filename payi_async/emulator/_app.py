@@ -1,0 +1,367 @@
+"""The aiohttp application: routing from the raw path, auth, faults, handlers, errors.
+
+Routing reads ``request.raw_path`` itself and percent-decodes each segment exactly
+once, so a name holding ``/`` (sent as ``%2F``), ``%``, ``?``, ``#``, spaces, non-ASCII
+or control characters stays one segment whatever the router would have done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import sqlite3
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from ._errors import ApiError
+from ._faults import Decision, FaultInjector
+from ._shapes import Renderer
+from ._store import IdempotencyKey, Outcome, Store
+from ._validation import (
+    check_name,
+    encode_cursor,
+    parse_create_body,
+    parse_json,
+    parse_list_params,
+)
+
+__all__ = ["API_KEY_HEADER", "CONTEXT", "Context", "RequestRecord", "make_app"]
+
+API_KEY_HEADER = "xProxy-api-key"
+_IDEMPOTENCY_HEADER = "Idempotency-Key"
+_MAX_IDEMPOTENCY_KEY = 255
+_log = logging.getLogger("payi_async.emulator")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the server saw it (the API key header is left out)."""
+
+    method: str
+    path: str
+    status: int | None
+    request_id: str
+    fault: str | None
+    headers: dict[str, str]
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` header, if sent."""
+        for name, value in self.headers.items():
+            if name.lower() == "idempotency-key":
+                return value
+        return None
+
+
+@dataclass
+class Context:
+    """The state one running emulator shares between its handlers and its owner."""
+
+    store: Store
+    api_key: str
+    renderer: Renderer
+    injector: FaultInjector
+    log: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=10_000))
+    request_count: int = 0
+    connections_accepted: int = 0
+
+
+CONTEXT = web.AppKey("payi_emulator_context", Context)
+
+Handler = Callable[["_Call"], Awaitable[tuple[int, Any]]]
+
+
+@dataclass
+class _Call:
+    request: web.Request
+    ctx: Context
+    request_id: str
+    names: list[str]
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- routing
+
+
+def _segments(request: web.Request) -> tuple[int, list[str]]:
+    """The number of raw segments after ``categories`` and the decoded names."""
+    raw = request.raw_path.split("?", 1)[0].split("#", 1)[0]
+    parts = raw.split("/")
+    if parts[:4] != ["", "api", "v1", "categories"]:
+        raise ApiError(404, f"no such endpoint: {raw}", code="not_found")
+    names = parts[4:]
+    if len(names) >= 2 and names[1] != "resources":
+        raise ApiError(404, f"no such endpoint: {raw}", code="not_found")
+    if len(names) > 4:
+        raise ApiError(404, f"no such endpoint: {raw}", code="not_found")
+    decoded: list[str] = []
+    for index, segment in enumerate(names):
+        if index == 1:
+            continue
+        try:
+            decoded.append(unquote(segment, encoding="utf-8", errors="strict"))
+        except UnicodeDecodeError:
+            raise ApiError(400, f"path segment {segment!r} is not UTF-8 once decoded") from None
+    return len(names), decoded
+
+
+def _route(request: web.Request) -> tuple[Handler, list[str]]:
+    shape, names = _segments(request)
+    table = _ROUTES[shape]
+    handler = table.get(request.method)
+    if handler is None:
+        allow = ", ".join(sorted(table))
+        raise ApiError(405, f"{request.method} is not allowed here", headers={"Allow": allow})
+    return handler, names
+
+
+# ---------------------------------------------------------------- handlers
+
+
+async def _list_categories(call: _Call) -> tuple[int, Any]:
+    store, render = call.ctx.store, call.ctx.renderer
+    params = parse_list_params(call.request.query, "categories")
+    rows, after = await store.read(lambda conn: store.categories_page(conn, params))
+    cursor = None if after is None else encode_cursor("categories", params.ascending, after)
+    return 200, render.page([render.category(r) for r in rows], cursor, call.request_id)
+
+
+async def _list_resources(call: _Call) -> tuple[int, Any]:
+    store, render = call.ctx.store, call.ctx.renderer
+    (category,) = call.names
+    listing = "r" + _short_hash(category)
+    params = parse_list_params(call.request.query, listing)
+    rows, after = await store.read(lambda conn: store.resources_page(conn, category, params))
+    cursor = None if after is None else encode_cursor(listing, params.ascending, after)
+    return 200, render.page([render.resource(r) for r in rows], cursor, call.request_id)
+
+
+async def _list_versions(call: _Call) -> tuple[int, Any]:
+    store, render = call.ctx.store, call.ctx.renderer
+    category, resource = call.names
+    listing = "v" + _short_hash(category, resource)
+    params = parse_list_params(call.request.query, listing)
+    rows, after = await store.read(
+        lambda conn: store.versions_page(conn, category, resource, params)
+    )
+    cursor = None if after is None else encode_cursor(listing, params.ascending, after)
+    return 200, render.page([render.resource(r) for r in rows], cursor, call.request_id)
+
+
+async def _retrieve(call: _Call) -> tuple[int, Any]:
+    store = call.ctx.store
+    category, resource, resource_id = call.names
+    row = await store.read(lambda conn: store.version(conn, category, resource, resource_id))
+    return 200, call.ctx.renderer.resource(row, call.request_id)
+
+
+def _idempotency(call: _Call, payload: object) -> IdempotencyKey | None:
+    key = call.request.headers.get(_IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not key or len(key) > _MAX_IDEMPOTENCY_KEY:
+        raise ApiError(400, f"{_IDEMPOTENCY_HEADER} must be 1 to 255 characters")
+    scope_parts = [call.ctx.api_key, call.request.method, *call.names]
+    fingerprint = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return IdempotencyKey(
+        scope=_short_hash(*scope_parts) + _short_hash(*scope_parts[1:]),
+        key=key,
+        fingerprint=hashlib.sha256(fingerprint.encode()).hexdigest(),
+    )
+
+
+async def _write(
+    call: _Call, fn: Callable[[sqlite3.Connection], tuple[int, Any]], payload: object = None
+) -> tuple[int, Any]:
+    outcome: Outcome = await call.ctx.store.write(fn, _idempotency(call, payload))
+    if outcome.replayed:
+        call.request["replayed"] = True
+    return outcome.status, outcome.body
+
+
+async def _create(call: _Call) -> tuple[int, Any]:
+    store, render = call.ctx.store, call.ctx.renderer
+    category, resource = call.names
+    check_name("category", category)
+    check_name("resource", resource)
+    payload = parse_json(await call.request.read())
+    body = parse_create_body(payload)
+    status = render.create_status
+    return await _write(
+        call,
+        lambda conn: (
+            status,
+            render.resource(store.create(conn, category, resource, body), call.request_id),
+        ),
+        payload,
+    )
+
+
+async def _delete_version(call: _Call) -> tuple[int, Any]:
+    store, render = call.ctx.store, call.ctx.renderer
+    category, resource, resource_id = call.names
+    return await _write(
+        call,
+        lambda conn: (
+            200,
+            render.resource(
+                store.delete_version(conn, category, resource, resource_id), call.request_id
+            ),
+        ),
+    )
+
+
+async def _delete_resource(call: _Call) -> tuple[int, Any]:
+    store, render = call.ctx.store, call.ctx.renderer
+    category, resource = call.names
+    return await _write(
+        call,
+        lambda conn: (
+            200,
+            render.deleted(
+                store.delete_resource(conn, category, resource),
+                f"resource {resource!r}",
+                call.request_id,
+            ),
+        ),
+    )
+
+
+async def _delete_category(call: _Call) -> tuple[int, Any]:
+    store, render = call.ctx.store, call.ctx.renderer
+    (category,) = call.names
+    return await _write(
+        call,
+        lambda conn: (
+            200,
+            render.deleted(
+                store.delete_category(conn, category), f"category {category!r}", call.request_id
+            ),
+        ),
+    )
+
+
+_ROUTES: dict[int, dict[str, Handler]] = {
+    0: {"GET": _list_categories},
+    1: {"DELETE": _delete_category},
+    2: {"GET": _list_resources},
+    3: {"GET": _list_versions, "POST": _create, "DELETE": _delete_resource},
+    4: {"GET": _retrieve, "DELETE": _delete_version},
+}
+
+
+# ---------------------------------------------------------------- the request cycle
+
+
+def _authenticate(request: web.Request, ctx: Context) -> None:
+    sent = request.headers.get(API_KEY_HEADER)
+    if not sent:
+        raise ApiError(401, f"missing API key: send it in the {API_KEY_HEADER} header")
+    if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), ctx.api_key.encode()):
+        raise ApiError(401, "invalid API key")
+
+
+def _retry_headers(seconds: float) -> dict[str, str]:
+    whole = int(seconds) if seconds == int(seconds) else int(seconds) + 1
+    return {"Retry-After": str(whole), "retry-after-ms": str(round(seconds * 1000))}
+
+
+async def _drop(request: web.Request, stage: str) -> web.StreamResponse:
+    """Close the connection after part of an answer (status line and headers, or body)."""
+    transport = request.transport
+    if stage == "headers" or transport is None:
+        if transport is not None:
+            transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: applic")
+            transport.close()
+        return web.Response(status=200)
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.content_length = 4096
+    await response.prepare(request)
+    await response.write(b'{"items": [{"resource_id": "')
+    transport.close()
+    return response
+
+
+def _pre_handle(decision: Decision, ctx: Context) -> None:
+    faults = ctx.injector.faults
+    if decision.kind in ("budget", "rate_limit"):
+        why = "request budget exhausted" if decision.kind == "budget" else "rate limited"
+        raise ApiError(
+            429,
+            f"{why} (injected)",
+            code="rate_limited",
+            headers=_retry_headers(faults.retry_after),
+        )
+    if decision.kind == "error":
+        status = decision.status or 500
+        raise ApiError(status, f"injected server error {status}", code="injected_fault")
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CONTEXT]
+    ctx.request_count += 1
+    request_id = _new_request_id()
+    decision = ctx.injector.decide(request.method)
+    fault: str | None = decision.kind
+    response: web.StreamResponse | None = None
+    status: int | None = None
+    try:
+        if decision.kind == "drop":
+            response = await _drop(request, ctx.injector.faults.drop_stage)
+            return response
+        _pre_handle(decision, ctx)
+        if decision.latency:
+            await asyncio.sleep(decision.latency)
+        _authenticate(request, ctx)
+        handler, names = _route(request)
+        status, body = await handler(_Call(request, ctx, request_id, names))
+        if decision.fail_after_commit and status < 300:
+            fault = "after_commit"
+            if ctx.injector.faults.fail_after_commit_mode == "drop":
+                status = None
+                response = await _drop(request, "body")
+                return response
+            raise ApiError(503, "injected failure after the write was committed")
+        response = web.json_response(body, status=status)
+        if request.get("replayed"):
+            response.headers["Idempotent-Replayed"] = "true"
+    except ApiError as error:
+        status = error.status
+        response = web.json_response(error.body(request_id), status=status, headers=error.headers)
+    except Exception:
+        _log.exception("unexpected error handling %s %s", request.method, request.raw_path)
+        status = 500
+        response = web.json_response(
+            ApiError(500, "internal emulator error").body(request_id), status=500
+        )
+    finally:
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "xproxy-api-key"}
+        ctx.log.append(
+            RequestRecord(request.method, request.raw_path, status, request_id, fault, headers)
+        )
+    response.headers["x-request-id"] = request_id
+    return response
+
+
+def make_app(ctx: Context) -> web.Application:
+    """An ``aiohttp.web.Application`` serving the emulator's API from ``ctx``."""
+    app = web.Application()
+    app[CONTEXT] = ctx
+    app.router.add_route("*", "/{path:.*}", _handle)
+    return app

@@ -1,0 +1,57 @@
+"""pytest plugin (entry point ``payi_emulator``): a running emulator per test.
+
+Fixtures:
+
+* ``payi_emulator``: a fresh ``ThreadedPayiServer`` (in-memory database, its own
+  thread and event loop), usable from sync and async tests alike; stopped after the
+  test. Configure it per test with the marker
+  ``@pytest.mark.payi_emulator(shapes="hosted", faults=Faults(...), api_key=...)``
+  (any ``LocalPayiServer`` argument).
+* ``payi_emulator_env``: the same server, with ``PAYI_BASE_URL`` and ``PAYI_API_KEY``
+  set to it for the test, so code that reads the environment talks to it.
+
+The server module is imported only when a fixture is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ._server import ThreadedPayiServer
+
+__all__ = ["payi_emulator", "payi_emulator_env"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``payi_emulator`` marker."""
+    config.addinivalue_line(
+        "markers",
+        "payi_emulator(**options): LocalPayiServer options of the payi_emulator fixture",
+    )
+
+
+@pytest.fixture
+def payi_emulator(request: pytest.FixtureRequest) -> Iterator[ThreadedPayiServer]:
+    """A running Pay-i emulator; ``.base_url`` and ``.api_key`` say how to reach it."""
+    from ._server import ThreadedPayiServer
+
+    options: dict[str, Any] = {}
+    marker = request.node.get_closest_marker("payi_emulator")
+    if marker is not None:
+        options.update(marker.kwargs)
+    with ThreadedPayiServer(**options) as server:
+        yield server
+
+
+@pytest.fixture
+def payi_emulator_env(
+    payi_emulator: ThreadedPayiServer, monkeypatch: pytest.MonkeyPatch
+) -> ThreadedPayiServer:
+    """``payi_emulator`` with ``PAYI_BASE_URL``/``PAYI_API_KEY`` pointing at it."""
+    monkeypatch.setenv("PAYI_BASE_URL", payi_emulator.base_url)
+    monkeypatch.setenv("PAYI_API_KEY", payi_emulator.api_key)
+    return payi_emulator
