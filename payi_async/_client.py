@@ -34,9 +34,13 @@ class AsyncPayi:
     and then ``https://api.pay-i.com``. ``timeout`` is seconds for every phase of an
     attempt or a ``Timeout``; ``max_retries`` extra attempts follow a failed one
     (see the README's Reliability section). One connection pool per client, opened on
-    first use: close it with ``await client.close()`` or ``async with AsyncPayi() as
-    client:``. A client belongs to the event loop that first used it.
+    first use; close it with ``await client.close()``, or use
+    ``async with AsyncPayi() as client:``.
+    A client belongs to the event loop that first used it.
     """
+
+    #: Categories, their resources and the resources' versions.
+    categories: AsyncCategories
 
     def __init__(
         self,
@@ -68,7 +72,6 @@ class AsyncPayi:
             connection_limit=connection_limit,
             max_response_bytes=max_response_bytes,
         )
-        #: Categories, their resources and the resources' versions.
         self.categories = AsyncCategories(self)
 
     @property

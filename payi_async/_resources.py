@@ -210,9 +210,11 @@ class AsyncCategories(_Resource):
 
     __slots__ = ("resources",)
 
+    #: The resources of categories and their versions.
+    resources: AsyncResources
+
     def __init__(self, client: AsyncPayi) -> None:
         super().__init__(client)
-        #: The resources of categories and their versions.
         self.resources = AsyncResources(client)
 
     def list(

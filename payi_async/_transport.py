@@ -33,7 +33,7 @@ from ._exceptions import (
 from ._retry import RetryPolicy, server_delay
 from ._version import __version__
 
-__all__ = ["Response", "Timeout", "Transport"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Response", "Timeout", "Transport"]
 
 log = logging.getLogger("payi_async")
 
