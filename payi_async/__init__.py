@@ -5,6 +5,8 @@ async with AsyncPayi() as client:
         print(category.category)
 """
 
+from ._bulk import BulkCreated, BulkFailure, BulkProgress, BulkResult
+
 # The client and its options
 from ._client import DEFAULT_BASE_URL, AsyncPayi
 from ._exceptions import (
@@ -51,6 +53,11 @@ __all__ = [
     "AsyncCursorPage",
     "AsyncPager",
     "AsyncResources",
+    # bulk creates
+    "BulkCreated",
+    "BulkFailure",
+    "BulkProgress",
+    "BulkResult",
     # models
     "CategoryDeleteResourceResponse",
     "CategoryDeleteResponse",

@@ -16,6 +16,7 @@ run; the wait then happens in a helper thread, so the call still completes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import warnings
@@ -38,16 +39,19 @@ S = TypeVar("S", bound="SyncClientBase")
 
 _LOCALS = ("main_event_loop", "main_event_loop_pid")
 _MISSING = object()
+#: Seconds an interrupted call gets to unwind before control returns to the caller.
+ABANDON_WAIT = 5.0
 
 
 class _Call:
     """One coroutine call on the portal's loop that the caller may abandon."""
 
-    __slots__ = ("abandoned", "task")
+    __slots__ = ("abandoned", "finished", "task")
 
     def __init__(self) -> None:
         self.task: asyncio.Task[Any] | None = None
         self.abandoned = False
+        self.finished = threading.Event()
 
     def abandon(self) -> None:
         # Runs on the loop thread, so it cannot race with run() below.
@@ -59,9 +63,12 @@ class _Call:
         self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         self.task = asyncio.current_task()
-        if self.abandoned:
-            raise asyncio.CancelledError
-        return await fn(*args, **kwargs)
+        try:
+            if self.abandoned:
+                raise asyncio.CancelledError
+            return await fn(*args, **kwargs)
+        finally:
+            self.finished.set()
 
 
 class Portal:
@@ -132,6 +139,10 @@ class Portal:
         except BaseException:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(call.abandon)
+                # Let the cancelled call unwind (release its connection, record what it
+                # did) before the caller goes on; a second Ctrl-C stops the wait.
+                with contextlib.suppress(KeyboardInterrupt):
+                    call.finished.wait(timeout=ABANDON_WAIT)
             raise
         finally:
             for name, value in zip(_LOCALS, saved, strict=True):

@@ -7,12 +7,13 @@ only, ``timeout`` (seconds or a ``Timeout``, for this call only) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from . import _validation as v
+from ._bulk import BulkProgress, BulkResult, run_create_many
 from ._converter import create_body, structure_body, structure_page
 from ._models import (
     CategoryDeleteResourceResponse,
@@ -141,6 +142,37 @@ class AsyncResources(_Resource):
             create=True,
         )
         return structure_body(response.data, CategoryResourceResponse, response.context)
+
+    async def create_many(
+        self,
+        items: Iterable[ResourceCreate | Mapping[str, Any]]
+        | AsyncIterable[ResourceCreate | Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+        total: int | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+        result: BulkResult | None = None,
+    ) -> BulkResult:
+        """Create many resource versions at once, ``concurrency`` requests at a time.
+
+        ``items`` is any iterable or async iterable of ``ResourceCreate`` or mappings
+        with ``create``'s parameter names; it is read lazily, so memory stays bounded
+        by ``concurrency``. Every item read is accounted for once in the returned
+        ``BulkResult``, as created (with its ``resource_id``) or failed (with its
+        position, the input and the error); a bad item fails alone. Retries follow the
+        client's policy with one idempotency key per item, and a 429 slows every
+        worker. ``on_progress`` is called after each item; ``total`` (else
+        ``len(items)`` where there is one) is passed to it. Pass ``result`` to keep
+        the account of a run that gets interrupted.
+        """
+        return await run_create_many(
+            self,
+            items,
+            concurrency=concurrency,
+            total=total,
+            on_progress=on_progress,
+            result=result,
+        )
 
     async def retrieve(
         self,

@@ -4,16 +4,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from payi_async import (
     AsyncCategories,
     AsyncResources,
+    BulkProgress,
+    BulkResult,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
     CategoryResponse,
+    ResourceCreate,
     Timeout,
     Units,
 )
@@ -59,6 +63,37 @@ class Resources:
             start_timestamp=start_timestamp,
             timeout=timeout,
             extra_headers=extra_headers,
+        )
+
+    def create_many(
+        self,
+        items: Iterable[ResourceCreate | Mapping[str, Any]]
+        | AsyncIterable[ResourceCreate | Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+        total: int | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+        result: BulkResult | None = None,
+    ) -> BulkResult:
+        """Create many resource versions at once, ``concurrency`` requests at a time.
+
+        ``items`` is any iterable or async iterable of ``ResourceCreate`` or mappings
+        with ``create``'s parameter names; it is read lazily, so memory stays bounded
+        by ``concurrency``. Every item read is accounted for once in the returned
+        ``BulkResult``, as created (with its ``resource_id``) or failed (with its
+        position, the input and the error); a bad item fails alone. Retries follow the
+        client's policy with one idempotency key per item, and a 429 slows every
+        worker. ``on_progress`` is called after each item; ``total`` (else
+        ``len(items)`` where there is one) is passed to it. Pass ``result`` to keep
+        the account of a run that gets interrupted.
+        """
+        return self._portal.call(
+            self._async.create_many,
+            items=items,
+            concurrency=concurrency,
+            total=total,
+            on_progress=on_progress,
+            result=result,
         )
 
     def retrieve(

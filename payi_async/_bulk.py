@@ -1,0 +1,169 @@
+"""Many creates at once: ``resources.create_many`` streams items through N workers.
+
+Memory holds at most ``concurrency`` items in flight; the input is read only as
+workers free up, so a generator of a million rows works. Every item read ends up in
+the result exactly once, created or failed. Each create carries its own
+``Idempotency-Key``, reused by its retries, and a 429 seen by one worker holds back
+all of them (the client's shared backoff).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._exceptions import PayiError
+from ._models import CategoryResourceResponse, ResourceCreate
+
+if TYPE_CHECKING:
+    from ._resources import AsyncResources
+
+__all__ = ["BulkCreated", "BulkFailure", "BulkProgress", "BulkResult", "run_create_many"]
+
+CreateItem = ResourceCreate | Mapping[str, Any]
+
+
+@attrs.frozen
+class BulkCreated:
+    """An item that was created: its position in the input and the new version's id."""
+
+    index: int
+    category: str
+    resource: str
+    resource_id: str
+
+
+@attrs.frozen
+class BulkFailure:
+    """An item that was not created: its position, the input as given, and why."""
+
+    index: int
+    item: Any
+    error: BaseException
+
+    @property
+    def message(self) -> str:
+        """The error as one line of text."""
+        return f"{type(self.error).__name__}: {self.error}"
+
+
+@attrs.frozen
+class BulkProgress:
+    """A snapshot for progress reports: items done, failed, expected, and the rate."""
+
+    done: int
+    failed: int
+    total: int | None
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Items finished per second so far."""
+        return (self.done + self.failed) / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@attrs.define
+class BulkResult:
+    """What a ``create_many`` run did with every item it read.
+
+    Pass your own (``result=BulkResult()``) to keep the account of an interrupted
+    run: on cancellation or Ctrl-C the items in flight are recorded as failed (they
+    may or may not have been created; their idempotency keys died with the run) and
+    ``interrupted`` is set before the interruption propagates.
+    """
+
+    created: list[BulkCreated] = attrs.field(factory=list)
+    failed: list[BulkFailure] = attrs.field(factory=list)
+    read: int = 0
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item read was created and the run was not interrupted."""
+        return not self.failed and not self.interrupted
+
+
+async def _aiter(
+    items: Iterable[CreateItem] | AsyncIterable[CreateItem],
+) -> AsyncGenerator[Any, None]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+async def run_create_many(
+    resources: AsyncResources,
+    items: Iterable[CreateItem] | AsyncIterable[CreateItem],
+    *,
+    concurrency: int,
+    total: int | None,
+    on_progress: Callable[[BulkProgress], None] | None,
+    result: BulkResult | None,
+) -> BulkResult:
+    """The engine behind ``AsyncResources.create_many``."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise TypeError(f"concurrency must be an int, not {type(concurrency).__name__}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+    if isinstance(items, (str, bytes, Mapping)):
+        raise TypeError("items must be an iterable of items, not a single item")
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    account = BulkResult() if result is None else result
+    source = _aiter(items)
+    reading = asyncio.Lock()
+    started = time.monotonic()
+    in_flight: dict[int, Any] = {}
+
+    def report() -> None:
+        if on_progress is not None:
+            elapsed = time.monotonic() - started
+            on_progress(BulkProgress(len(account.created), len(account.failed), total, elapsed))
+
+    async def worker() -> None:
+        while True:
+            async with reading:
+                try:
+                    item = await source.__anext__()
+                except StopAsyncIteration:
+                    return
+                index = account.read
+                account.read += 1
+                in_flight[index] = item
+            try:
+                params = ResourceCreate.of(item)
+                created = await resources._create(params)
+            except (PayiError, ValueError, TypeError) as exc:
+                account.failed.append(BulkFailure(index, item, exc))
+            else:
+                account.created.append(_created(index, created))
+            del in_flight[index]
+            report()
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException as exc:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        account.interrupted = True
+        for index, item in sorted(in_flight.items()):
+            account.failed.append(BulkFailure(index, item, exc))
+        in_flight.clear()
+        report()
+        raise
+    finally:
+        await source.aclose()
+    return account
+
+
+def _created(index: int, response: CategoryResourceResponse) -> BulkCreated:
+    return BulkCreated(index, response.category, response.resource, response.resource_id)
