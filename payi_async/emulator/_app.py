@@ -86,6 +86,7 @@ class _Call:
     ctx: Context
     request_id: str
     names: list[str]
+    replayed: bool = False
 
 
 def _new_request_id() -> str:
@@ -191,7 +192,7 @@ async def _write(
 ) -> tuple[int, Any]:
     outcome: Outcome = await call.ctx.store.write(fn, _idempotency(call, payload))
     if outcome.replayed:
-        call.request["replayed"] = True
+        call.replayed = True
     return outcome.status, outcome.body
 
 
@@ -310,7 +311,10 @@ def _pre_handle(decision: Decision, ctx: Context) -> None:
         )
     if decision.kind == "error":
         status = decision.status or 500
-        raise ApiError(status, f"injected server error {status}", code="injected_fault")
+        headers = _retry_headers(faults.retry_after) if status == 503 else None
+        raise ApiError(
+            status, f"injected server error {status}", code="injected_fault", headers=headers
+        )
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
@@ -330,16 +334,22 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             await asyncio.sleep(decision.latency)
         _authenticate(request, ctx)
         handler, names = _route(request)
-        status, body = await handler(_Call(request, ctx, request_id, names))
+        call = _Call(request, ctx, request_id, names)
+        status, body = await handler(call)
         if decision.fail_after_commit and status < 300:
             fault = "after_commit"
             if ctx.injector.faults.fail_after_commit_mode == "drop":
                 status = None
                 response = await _drop(request, "body")
                 return response
-            raise ApiError(503, "injected failure after the write was committed")
+            raise ApiError(
+                503,
+                "injected failure after the write was committed",
+                code="injected_fault",
+                headers=_retry_headers(ctx.injector.faults.retry_after),
+            )
         response = web.json_response(body, status=status)
-        if request.get("replayed"):
+        if call.replayed:
             response.headers["Idempotent-Replayed"] = "true"
     except ApiError as error:
         status = error.status
@@ -363,5 +373,5 @@ def make_app(ctx: Context) -> web.Application:
     """An ``aiohttp.web.Application`` serving the emulator's API from ``ctx``."""
     app = web.Application()
     app[CONTEXT] = ctx
-    app.router.add_route("*", "/{path:.*}", _handle)
+    app.router.add_route("*", r"/{path:[\s\S]*}", _handle)
     return app

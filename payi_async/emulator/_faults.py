@@ -4,14 +4,17 @@ Everything is off by default. The decisions come from a ``random.Random(seed)`` 
 sequence of requests meets the same faults on every run. For each request, in order:
 
 1. ``request_budget``: once that many requests were seen, every request is a 429.
-2. ``rate_limit_rate``: a 429 with ``Retry-After`` (and ``retry-after-ms``).
-3. ``error_rate``: a 500 or 503 (picked from ``error_statuses``).
+2. ``rate_limit_rate``: a 429 with ``Retry-After`` (whole seconds, rounded up) and
+   ``retry-after-ms`` both saying ``retry_after``.
+3. ``error_rate``: a 500 or 503 (picked from ``error_statuses``); a 503 carries the
+   same ``Retry-After`` headers.
 4. ``drop_rate``: the connection is closed mid-response before anything is done
    (``drop_stage`` "headers": after part of the status line and headers; "body":
    after the headers and part of a JSON body).
 5. ``latency`` seconds of delay, then the request is handled.
 6. ``fail_after_commit_rate`` (POST and DELETE only): the write is committed and then
-   the answer fails as ``fail_after_commit_mode`` says: "503" or "drop".
+   the answer fails as ``fail_after_commit_mode`` says: "503" (with ``Retry-After``)
+   or "drop" (connection closed after part of the body).
 
 ``methods`` limits all of it to some HTTP methods; ``max_faults`` stops injecting
 after that many faults (so ``error_rate=1.0, max_faults=1`` fails exactly the first

@@ -135,7 +135,7 @@ class LocalPayiServer:
 
     @property
     def base_url(self) -> str:
-        """``http://host:port`` (the API lives under ``/api/v1``)."""
+        """``http://host:port`` (the API lives under ``/api/v1``); kept after stopping."""
         if self._base_url is None:
             raise RuntimeError("server is not running")
         return self._base_url
