@@ -15,8 +15,8 @@ __all__ = ["AsyncCursorPage", "AsyncPager"]
 
 T = TypeVar("T")
 
-#: Fetches the page at a cursor (None: the first page) within one listing.
-Fetch = Callable[[str | None, set[str]], Awaitable["AsyncCursorPage[T]"]]
+#: Fetches the page at a cursor (None: the first page) of one listing.
+Fetch = Callable[[str | None], Awaitable["AsyncCursorPage[T]"]]
 
 
 class AsyncCursorPage(Generic[T]):
@@ -26,7 +26,7 @@ class AsyncCursorPage(Generic[T]):
     following page, fetching each only when the one before is used up.
     """
 
-    __slots__ = ("_advanced", "_fetch", "_seen", "cursor", "items", "request_id")
+    __slots__ = ("_fetch", "_requested", "cursor", "items", "request_id")
 
     def __init__(
         self,
@@ -34,14 +34,13 @@ class AsyncCursorPage(Generic[T]):
         cursor: str | None,
         request_id: str | None,
         fetch: Fetch[T],
-        seen: set[str],
+        requested: str | None,
     ) -> None:
         self.items = items
         self.cursor = cursor
         self.request_id = request_id
         self._fetch = fetch
-        self._seen = seen
-        self._advanced = False
+        self._requested = requested
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} items={len(self.items)} cursor={self.cursor!r}>"
@@ -50,29 +49,37 @@ class AsyncCursorPage(Generic[T]):
         """Whether the server gave a cursor to a following page."""
         return self.cursor is not None
 
-    async def get_next_page(self) -> AsyncCursorPage[T]:
-        """Fetch the following page.
+    def walked(self) -> set[str]:
+        """The cursors a walk starting at this page has already followed."""
+        return set() if self._requested is None else {self._requested}
+
+    async def follow(self, walked: set[str]) -> AsyncCursorPage[T]:
+        """The following page of a walk that has followed the cursors in ``walked``.
 
         Raises ``RuntimeError`` on the last page and ``RepeatedCursorError`` when the
-        server hands back a cursor this listing already followed (it would loop).
+        server hands back a cursor the walk already followed (it would loop forever).
         """
         cursor = self.cursor
         if cursor is None:
             raise RuntimeError("this is the last page; check has_next_page() first")
-        if not self._advanced and cursor in self._seen:
+        if cursor in walked:
             raise RepeatedCursorError(cursor)
-        self._advanced = True
-        return await self._fetch(cursor, self._seen)
+        walked.add(cursor)
+        return await self._fetch(cursor)
+
+    async def get_next_page(self) -> AsyncCursorPage[T]:
+        """Fetch the following page (``RuntimeError`` on the last one)."""
+        return await self.follow(self.walked())
 
     async def iter_pages(self) -> AsyncIterator[AsyncCursorPage[T]]:
         """This page and every following one, fetched one at a time.
 
         A page with no items that still carries a cursor is not the end.
         """
-        page = self
+        page, walked = self, self.walked()
         yield page
         while page.cursor is not None:
-            page = await page.get_next_page()
+            page = await page.follow(walked)
             yield page
 
     async def __aiter__(self) -> AsyncIterator[T]:
@@ -92,8 +99,7 @@ class AsyncPager(Generic[T]):
 
     async def first_page(self) -> AsyncCursorPage[T]:
         """Fetch the page this listing starts at."""
-        seen: set[str] = set()
-        return await self._fetch(self._cursor, seen)
+        return await self._fetch(self._cursor)
 
     def __await__(self) -> Generator[Any, None, AsyncCursorPage[T]]:
         return self.first_page().__await__()

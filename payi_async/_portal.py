@@ -83,7 +83,7 @@ class Portal:
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop
-        if loop is not None:
+        if loop is not None and not self.closed:
             return loop
         with self._lock:
             if self.closed:
@@ -158,6 +158,7 @@ class Portal:
                 return
             self.closed = True
             loop, thread, helpers = self._loop, self._thread, self._helpers
+            self._loop = None
         if loop is None or thread is None:
             return
         try:
@@ -242,10 +243,10 @@ class SyncCursorPage(Generic[T]):
 
     def iter_pages(self) -> Iterator[SyncCursorPage[T]]:
         """This page and every following one, fetched one at a time."""
-        page = self
+        page, walked = self, self._page.walked()
         yield page
         while page.has_next_page():
-            page = page.get_next_page()
+            page = SyncCursorPage(self._portal, self._portal.call(page._page.follow, walked))
             yield page
 
     def __iter__(self) -> Iterator[T]:

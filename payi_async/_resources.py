@@ -74,17 +74,15 @@ class _Resource:
         )
         client = self._client
 
-        async def fetch(at: str | None, seen: set[str]) -> AsyncCursorPage[T]:
+        async def fetch(at: str | None) -> AsyncCursorPage[T]:
             query = base if at is None else [*base, ("cursor", at)]
-            if at is not None:
-                seen.add(at)
             response = await client._request(
                 "GET", path, query=query, timeout=timeout, extra_headers=extra_headers
             )
             items, next_cursor, request_id = structure_page(
                 response.data, item_cls, response.context
             )
-            return AsyncCursorPage(items, next_cursor, request_id, fetch, seen)
+            return AsyncCursorPage(items, next_cursor, request_id, fetch, at)
 
         return AsyncPager(fetch, first)
 
