@@ -94,7 +94,7 @@ async def test_methods_filter(server: LocalPayiServer, http: aiohttp.ClientSessi
 async def test_latency_is_added(server: LocalPayiServer, http: aiohttp.ClientSession) -> None:
     server.set_faults(latency=0.2)
     # The request outlives a read timeout shorter than the latency.
-    with pytest.raises(TimeoutError):
+    with pytest.raises(aiohttp.ServerTimeoutError):
         async with http.get(api_url(server), timeout=aiohttp.ClientTimeout(sock_read=0.05)):
             pass
     async with http.get(api_url(server), timeout=aiohttp.ClientTimeout(sock_read=5)) as r:
