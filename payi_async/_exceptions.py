@@ -26,6 +26,7 @@ the URL never carries the key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,10 @@ class RepeatedCursorError(PayiError):
         )
         self.cursor = cursor
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default would rebuild from args, i.e. pass the message as the cursor.
+        return (type(self), (self.cursor,))
+
 
 class APIError(PayiError):
     """A request to the Pay-i API failed; ``method`` and ``url`` say which one."""
@@ -79,7 +84,15 @@ class APIError(PayiError):
         return (_rebuild, (type(self), dict(self.__dict__)))
 
     def __str__(self) -> str:
-        return f"{self.message} [{self.method} {self.url}]"
+        return f"{_one_line(self.message)} [{self.method} {self.url}]"
+
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def _one_line(message: str) -> str:
+    """``message`` with its line breaks (and the spaces around them) as one space."""
+    return _LINE_BREAKS.sub(" ", message.strip())
 
 
 def _rebuild(cls: type[APIError], state: dict[str, Any]) -> APIError:
@@ -118,7 +131,8 @@ class APIResponseValidationError(APIError):
     def __str__(self) -> str:
         rid = f" (request_id={self.request_id})" if self.request_id else ""
         return (
-            f"{self.status_code} answer did not fit: {self.message}{rid} [{self.method} {self.url}]"
+            f"{self.status_code} answer did not fit: {_one_line(self.message)}{rid} "
+            f"[{self.method} {self.url}]"
         )
 
 
@@ -152,7 +166,7 @@ class APIStatusError(APIError):
 
     def __str__(self) -> str:
         rid = f" (request_id={self.request_id})" if self.request_id else ""
-        return f"{self.status_code} {self.message}{rid} [{self.method} {self.url}]"
+        return f"{self.status_code} {_one_line(self.message)}{rid} [{self.method} {self.url}]"
 
 
 class UnexpectedRedirectError(APIStatusError):
