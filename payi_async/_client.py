@@ -53,13 +53,16 @@ class AsyncPayi:
         connection_limit: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if api_key is not None and not isinstance(api_key, str):
+            raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
         key = api_key if api_key is not None else os.environ.get("PAYI_API_KEY")
-        if not key or not isinstance(key, str):
+        if not key:
             raise ValueError(
                 "no API key: pass api_key=... or set the PAYI_API_KEY environment variable"
             )
-        url = base_url if base_url is not None else os.environ.get("PAYI_BASE_URL")
-        url = _check_base_url(url or DEFAULT_BASE_URL)
+        if base_url is None:
+            base_url = os.environ.get("PAYI_BASE_URL") or DEFAULT_BASE_URL
+        url = _check_base_url(base_url)
         _check_count("max_retries", max_retries, minimum=0)
         _check_count("connection_limit", connection_limit, minimum=1)
         _check_count("max_response_bytes", max_response_bytes, minimum=1)

@@ -354,10 +354,20 @@ async def test_a_non_json_body_is_a_validation_error(api: aioresponses, client: 
     assert isinstance(caught.value.__cause__, ValueError)
 
 
-async def test_a_delete_ack_with_null_request_id_and_no_header_is_an_error(
+async def test_a_delete_ack_without_any_request_id_still_reports_the_delete(
     api: aioresponses, client: AsyncPayi
 ) -> None:
+    # The delete happened (2xx); a missing trace id must not make it look failed.
     api.delete(ANY, payload={"request_id": None, "message": "m"})
+    result = await client.categories.delete("c")
+    assert result.request_id == ""
+    assert result.message == "m"
+
+
+async def test_a_delete_ack_with_a_non_string_request_id_is_an_error(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.delete(ANY, payload={"request_id": 5, "message": "m"})
     with pytest.raises(APIResponseValidationError) as caught:
         await client.categories.delete("c")
     assert "$.request_id" in str(caught.value)

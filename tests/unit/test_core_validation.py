@@ -358,3 +358,14 @@ def test_timeout_of() -> None:
     assert Timeout.of(2) == Timeout(connect=2.0, read=2.0, pool=2.0, total=None)
     custom = Timeout(read=1.0)
     assert Timeout.of(custom) is custom
+
+
+def test_a_non_string_api_key_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="api_key"):
+        AsyncPayi(api_key=123)  # type: ignore[arg-type]
+
+
+def test_an_empty_base_url_is_refused_not_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYI_BASE_URL", "http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="base_url"):
+        AsyncPayi(api_key="k", base_url="")
