@@ -1,0 +1,167 @@
+"""``payi-resources import FILE``: check every row, then create them all with a progress bar.
+
+Two passes over the file. The first checks every item and counts them; if any row
+is bad, all bad rows are listed with their line numbers and nothing is sent (exit
+status 2). The second streams the items into ``create_many``, so memory stays small
+however long the file is (apart from a JSON array, which is read whole). Items that
+fail are listed with their line numbers (and written to ``--report`` as JSON Lines);
+any failure makes the exit status 1. On Ctrl-C the run stops, the items in flight are
+counted as failed (they may or may not have been created), the same account is
+printed and written, and the exit status is 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .._bulk import BulkFailure, BulkResult
+from .._exceptions import APIStatusError
+from .._models import ResourceCreate
+from ._commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, make_client
+from ._formats import Format, Parsed, Problem, detect_format, import_row, read_items
+from ._ui import ImportProgress, Ui
+
+__all__ = ["run_import"]
+
+#: Failures listed on the terminal; the rest go only to ``--report``.
+SHOWN_FAILURES = 20
+
+
+class InputChanged(Exception):
+    """The file no longer reads as it did when it was checked."""
+
+
+def _check_file(path: Path, fmt: Format) -> tuple[int, list[Problem]]:
+    count = 0
+    problems: list[Problem] = []
+    for entry in _read(path, fmt):
+        if isinstance(entry, Problem):
+            problems.append(entry)
+        else:
+            count += 1
+    return count, problems
+
+
+def _read(path: Path, fmt: Format) -> Iterator[Parsed | Problem]:
+    try:
+        yield from read_items(path, fmt)
+    except OSError as exc:
+        raise UsageError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{str(path)!r} is not UTF-8 text: {exc.reason}") from None
+
+
+def _items(path: Path, fmt: Format, lines: array[int]) -> Iterator[ResourceCreate]:
+    """The checked items again, recording each one's line number."""
+    for entry in _read(path, fmt):
+        if isinstance(entry, Problem):
+            raise InputChanged(f"{path} changed while it was imported ({entry})")
+        lines.append(entry.line)
+        yield entry.item
+
+
+def _failure_record(failure: BulkFailure, line: int) -> dict[str, Any]:
+    error = failure.error
+    record: dict[str, Any] = {"line": line, "index": failure.index, "error": failure.message}
+    if isinstance(error, APIStatusError):
+        record["status_code"] = error.status_code
+    item = failure.item
+    record["item"] = import_row(item) if isinstance(item, ResourceCreate) else None
+    return record
+
+
+def _write_report(path: str, records: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as stream:
+        for record in records:
+            stream.write(json.dumps(record) + "\n")
+
+
+def _account(
+    ui: Ui,
+    args: argparse.Namespace,
+    result: BulkResult,
+    lines: array[int],
+    total: int,
+) -> None:
+    """Say what the run did and write ``--report``."""
+    failures = sorted(result.failed, key=lambda f: f.index)
+    records = [_failure_record(f, lines[f.index]) for f in failures]
+    if args.report is not None:
+        _write_report(args.report, records)
+    for record in records[:SHOWN_FAILURES]:
+        ui.warn(f"{args.file}:{record['line']}: {record['error']}")
+    if len(records) > SHOWN_FAILURES:
+        more = len(records) - SHOWN_FAILURES
+        where = f"all are in {args.report}" if args.report else "pass --report FILE for all"
+        ui.warn(f"... and {more} more failures ({where})")
+    summary = (
+        f"Created {len(result.created)} of {total} items from {args.file}; "
+        f"{len(result.failed)} failed"
+    )
+    if result.interrupted:
+        unread = total - result.read
+        ui.warn(f"Interrupted. {summary}; {unread} not sent.")
+        if result.failed:
+            ui.warn(
+                "Items that were in flight are counted as failed: they may or may not "
+                "have been created."
+            )
+    elif result.failed:
+        ui.warn(f"{summary}.")
+    else:
+        ui.success(f"{summary}.")
+    if args.report is not None and records:
+        ui.info(f"Failures written to {args.report} (JSON Lines; 'item' is the import row).")
+
+
+async def run_import(args: argparse.Namespace, ui: Ui) -> int:
+    """The ``import`` command."""
+    path = Path(args.file)
+    try:
+        fmt = detect_format(path, args.format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
+
+    total, problems = _check_file(path, fmt)
+    if problems:
+        for problem in problems:
+            ui.error(f"{args.file}:{problem.line}: {problem.message}")
+        ui.error(f"{len(problems)} bad row(s) in {args.file}; nothing was sent.")
+        if args.report is not None:
+            _write_report(
+                args.report, [{"line": p.line, "error": p.message, "item": None} for p in problems]
+            )
+        return EXIT_USAGE
+    if args.dry_run:
+        ui.success(f"All {total} items in {args.file} are valid ({fmt}); nothing was sent.")
+        return EXIT_OK
+
+    result = BulkResult()
+    lines: array[int] = array("q")
+    async with make_client(args) as client:
+        try:
+            with ImportProgress(ui, total, f"Importing {path.name}") as progress:
+                await client.categories.resources.create_many(
+                    _items(path, fmt, lines),
+                    concurrency=args.concurrency,
+                    total=total,
+                    on_progress=progress,
+                    result=result,
+                )
+        except InputChanged as exc:
+            ui.error(str(exc))
+            _account(ui, args, result, lines, total)
+            return EXIT_FAILED
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            _account(ui, args, result, lines, total)
+            raise
+    _account(ui, args, result, lines, total)
+    return EXIT_OK if result.ok else EXIT_FAILED
