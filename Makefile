@@ -31,6 +31,7 @@ test: lint typecheck $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
+	$(PY) examples/demo_cli.py
 
 emulator: $(STAMP)
 	$(PY) -m payi_async.emulator
