@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
+from cattrs.dispatch import StructureHook
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
@@ -80,6 +82,25 @@ def _structure_float(value: Any, _: type) -> float:
 converter.register_structure_hook(str, _structure_str)
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(float, _structure_float)
+
+
+def _is_list(type_: Any) -> bool:
+    return get_origin(type_) is list
+
+
+def _strict_list(type_: Any, conv: cattrs.BaseConverter) -> StructureHook:
+    # cattrs' own list hook takes any iterable: "gpt" would become ["g", "p", "t"].
+    base = list_structure_factory(type_, conv)
+
+    def structure(value: Any, type_: Any) -> Any:
+        if not isinstance(value, list):
+            raise _WrongType(f"expected an array, got {_json_type(value)}")
+        return base(value, type_)
+
+    return structure
+
+
+converter.register_structure_hook_factory(_is_list, _strict_list)
 
 
 def _keep_extra(cls: type[T]) -> None:
@@ -200,6 +221,7 @@ def structure_page(
     hook = _page_hooks.get(item_cls)
     if hook is None:
         hook = _page_hooks[item_cls] = converter.get_structure_hook(list[item_cls])  # type: ignore[valid-type]
+    in_items = False
     try:
         if not isinstance(data, dict):
             raise _WrongType(f"expected a page object, got {_json_type(data)}")
@@ -207,9 +229,10 @@ def structure_page(
         cursor = data.get("cursor")
         if cursor is not None and not isinstance(cursor, str):
             raise _WrongType(f"cursor: expected a string, got {_json_type(cursor)}")
+        in_items = True
         items: list[T] = [] if raw_items is None else hook(raw_items, list[item_cls])  # type: ignore[valid-type]
     except Exception as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
+        if in_items and isinstance(exc, (cattrs.BaseValidationError, _WrongType)):
             exc = _prefix(exc, "items")
         raise _invalid(exc, ctx, data, f"page of {item_cls.__name__}") from exc
     request_id = data.get("request_id")
@@ -218,7 +241,7 @@ def structure_page(
     return items, cursor or None, request_id
 
 
-def _prefix(exc: cattrs.BaseValidationError, name: str) -> cattrs.BaseValidationError:
+def _prefix(exc: Exception, name: str) -> cattrs.BaseValidationError:
     # Paths in the message then read $.items[3].units rather than $[3].units.
     return cattrs.ClassValidationError("page", [_with_note(exc, name)], dict)
 
@@ -233,4 +256,8 @@ def _with_note(exc: Exception, name: str) -> Exception:
 
 def decode_json(raw: bytes) -> Any:
     """Decode a body; raises ``ValueError`` when it is not JSON."""
-    return json.loads(raw)
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        # Arrays or objects nested thousands deep: refused like any other non-JSON.
+        raise ValueError("nested too deeply to decode") from None

@@ -1,10 +1,14 @@
 """The HTTP layer: one aiohttp session per client, attempts, retries, error mapping.
 
 Timeout model (per attempt, like httpx's): ``connect`` bounds opening a TCP/TLS
-connection, ``pool`` bounds waiting for a free pooled connection *plus* connecting
-(the request has not been sent when either runs out, so any call may be retried),
-``read`` bounds the silence between two reads of the answer, and ``total``, off by
-default, bounds a whole attempt. Retries and their waits come on top.
+connection and ``pool`` waiting for a free pooled connection; aiohttp times the two
+as one phase, so getting a connection is bounded by ``pool + connect`` in all (the
+request has not been sent when that runs out, so any call may be retried). ``read``
+bounds the silence between two reads of the answer, from the moment the request is
+sent: time spent queued for the pool never counts against it. A server that drips a
+byte now and then never trips ``read``; ``total``, off by default, bounds a whole
+attempt, pool wait included. Retries and their waits come on top (tests:
+``tests/reliability/test_rel_pool_health.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._converter import ResponseContext, decode_json
@@ -31,6 +35,7 @@ from ._exceptions import (
     status_error_class,
 )
 from ._retry import RetryPolicy, server_delay
+from ._throttle import Throttle
 from ._version import __version__
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Response", "Timeout", "Transport"]
@@ -112,8 +117,11 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = False
-        # Shared backoff: a 429 seen by one request holds back every request.
-        self._paused_until = 0.0
+        # Shared backoff: a 429 seen by one request holds back and paces every request.
+        self._throttle = Throttle()
+        # A server (or proxy) that echoes the key back must not get it into errors.
+        self._key = api_key
+        self._key_bytes = api_key.encode()
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
 
     def __repr__(self) -> str:
@@ -169,9 +177,11 @@ class Transport:
             client_timeout = self._timeouts[timeout] = timeout.to_aiohttp()
 
         retry = 0
+        loop = asyncio.get_running_loop()
         while True:
-            if self._paused_until:
-                await self._wait_for_pause()
+            wait = self._throttle.delay(loop.time())
+            if wait > 0:
+                await sleep(wait)
             started = time.perf_counter()
             try:
                 async with session.request(
@@ -185,10 +195,14 @@ class Transport:
                     status = resp.status
                     raw = await self._read(resp, method, url)
                     resp_headers = resp.headers
+                if self._key_bytes in raw:
+                    raw = raw.replace(self._key_bytes, b"***")
+                if any(self._key in value for value in resp_headers.values()):
+                    resp_headers = _redacted(resp_headers, self._key)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = _connection_error(exc, method, url, timeout)
                 if retry >= policy.max_retries:
-                    raise error from exc
+                    raise error from _scrubbed(exc)
                 delay = policy.backoff(retry)
                 log.debug(
                     "%s %s failed (%s); retry %d in %.2f s", method, url, error, retry + 1, delay
@@ -202,6 +216,8 @@ class Transport:
                         status,
                         (time.perf_counter() - started) * 1000,
                     )
+                if status != 429:
+                    self._throttle.accepted(loop.time())
                 if 200 <= status < 300:
                     return self._decode(raw, status, resp_headers, method, url)
                 status_error = _status_error(raw, status, resp_headers, method, url)
@@ -214,20 +230,14 @@ class Transport:
                     log.debug("%s %s: server asks %.0f s of wait; not retrying", method, url, asked)
                     raise status_error
                 delay = asked if asked is not None else policy.backoff(retry)
-                if status == 429:
-                    loop = asyncio.get_running_loop()
-                    self._paused_until = max(self._paused_until, loop.time() + delay)
                 log.debug("%s %s -> %d; retry %d in %.2f s", method, url, status, retry + 1, delay)
-            await sleep(delay)
+                if status == 429:
+                    # The throttle holds this attempt back along with every other one.
+                    self._throttle.limited(loop.time(), delay)
+                    delay = 0.0
+            if delay > 0:
+                await sleep(delay)
             retry += 1
-
-    async def _wait_for_pause(self) -> None:
-        loop = asyncio.get_running_loop()
-        wait = self._paused_until - loop.time()
-        if wait > 0:
-            await sleep(wait)
-        else:
-            self._paused_until = 0.0
 
     async def _read(self, resp: aiohttp.ClientResponse, method: str, url: str) -> bytes:
         cap = self.max_response_bytes
@@ -268,6 +278,23 @@ class Transport:
                 request_id=context.request_id,
             ) from exc
         return Response(data, context)
+
+
+def _redacted(headers: CIMultiDictProxy[str], key: str) -> CIMultiDictProxy[str]:
+    return CIMultiDictProxy(CIMultiDict((k, v.replace(key, "***")) for k, v in headers.items()))
+
+
+def _scrubbed(exc: BaseException) -> BaseException:
+    """``exc`` without the request headers aiohttp keeps in ``request_info`` (the key)."""
+    info = getattr(exc, "request_info", None)
+    if isinstance(info, aiohttp.RequestInfo):
+        headers = CIMultiDict(
+            (k, "***" if k.lower() == "xproxy-api-key" else v) for k, v in info.headers.items()
+        )
+        exc.request_info = aiohttp.RequestInfo(  # type: ignore[attr-defined]
+            info.url, info.method, CIMultiDictProxy(headers), info.real_url
+        )
+    return exc
 
 
 async def sleep(seconds: float) -> None:

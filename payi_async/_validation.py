@@ -35,7 +35,13 @@ def segment(name: str, value: object) -> str:
             f"{name} must not be {value!r}: servers and proxies resolve such a path "
             "segment away, so the request would reach another path"
         )
-    encoded = len(value.encode("utf-8"))
+    try:
+        encoded = len(value.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} is not valid text: it holds a lone surrogate {value[exc.start]!r} "
+            f"at position {exc.start}, which has no UTF-8 form"
+        ) from None
     if encoded > MAX_SEGMENT_BYTES // 3 and len(_quote(value)) > MAX_SEGMENT_BYTES:
         raise ValueError(
             f"{name} is too long: {len(value)} characters encode to more than "
