@@ -24,10 +24,6 @@ class _Collect(logging.Handler):
         self.texts.append(self.format(record))
 
 
-#: How many records the canary check has looked at across the session (see test_rel_secrets).
-CHECKED = {"records": 0, "tests": 0}
-
-
 @pytest.fixture(autouse=True)
 def _canary_never_logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Collect]:
     """Capture every record at DEBUG; fail the test if the key is in any of them."""
@@ -45,8 +41,6 @@ def _canary_never_logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Collect]:
         root.removeHandler(handler)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
-    CHECKED["records"] += len(handler.texts)
-    CHECKED["tests"] += 1
     leaked = [text for text in handler.texts if CANARY in text]
     assert not leaked, f"the API key was logged: {leaked[:3]}"
 
