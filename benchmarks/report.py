@@ -1,0 +1,410 @@
+"""The Markdown table, the targets of issue 5 and the PNG chart, from a run's record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .drivers import SYNC_CLIENTS
+
+__all__ = ["chart", "markdown", "targets"]
+
+LABELS = {
+    "payi_async": "payi_async.AsyncPayi",
+    "payi_sync": "payi_sync.Payi",
+    "aiohttp": "bare aiohttp + json.loads",
+    "vendor_async": "vendor payi.AsyncPayi",
+    "vendor_sync": "vendor payi.Payi",
+}
+#: The vendor client each row is compared with: the same flavour (async or blocking).
+VENDOR_OF = {
+    "payi_async": "vendor_async",
+    "aiohttp": "vendor_async",
+    "vendor_async": "vendor_async",
+    "payi_sync": "vendor_sync",
+    "vendor_sync": "vendor_sync",
+}
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    if value is None or not base:
+        return "-"
+    return f"{value / base:.2f}x"
+
+
+def _num(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _get(rows: dict[str, Any], client: str, field: str) -> float | None:
+    row = rows.get(client)
+    return None if row is None else float(row[field])
+
+
+def _per_call_table(section: dict[str, Any], unit: str, digits: int) -> list[str]:
+    rows = section["rows"]
+    floor = _get(rows, "aiohttp", "cpu")
+    lines = [
+        f"| client | client CPU {unit} | wall {unit} | CPU x bare aiohttp | CPU x vendor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for client, row in rows.items():
+        vendor = _get(rows, VENDOR_OF[client], "cpu")
+        lines.append(
+            f"| {LABELS[client]} | {_num(row['cpu'], digits)} | {_num(row['wall'], digits)} "
+            f"| {_ratio(row['cpu'], floor)} | {_ratio(row['cpu'], vendor)} |"
+        )
+    return lines
+
+
+def _iterate_table(section: dict[str, Any]) -> list[str]:
+    small, large = (str(c) for c in section["counts"])
+    s, big = f"{int(small):,}", f"{int(large):,}"
+    lines = [
+        f"| client | wall s, {s} | wall s, {big} | peak RSS MB, {s} | peak RSS MB, {big} "
+        "| RSS growth MB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for client, row in section["rows"].items():
+        a, b = row[small], row[large]
+        lines.append(
+            f"| {LABELS[client]} | {a['wall_s']:.2f} | {b['wall_s']:.2f} "
+            f"| {a['peak_rss_mb']:.1f} | {b['peak_rss_mb']:.1f} "
+            f"| {b['peak_rss_mb'] - a['peak_rss_mb']:+.1f} |"
+        )
+    return lines
+
+
+def _create_table(section: dict[str, Any]) -> list[str]:
+    rows = section["rows"]
+    floor = _get(rows, "aiohttp:gather", "cpu")
+    lines = [
+        "| client | how | creates/s | client CPU µs/create | CPU x bare aiohttp | CPU x vendor |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for key, row in rows.items():
+        client, mode = key.split(":")
+        vendor = _get(rows, VENDOR_OF[client] + ":gather", "cpu")
+        how = {
+            "create_many": f"create_many(concurrency={section['concurrency']})",
+            "gather": (
+                f"thread pool of {section['concurrency']}"
+                if client in SYNC_CLIENTS
+                else f"gather + Semaphore({section['concurrency']})"
+            ),
+        }[mode]
+        lines.append(
+            f"| {LABELS[client]} | {how} | {row['per_second']:,.0f} | {_num(row['cpu'])} "
+            f"| {_ratio(row['cpu'], floor)} | {_ratio(row['cpu'], vendor)} |"
+        )
+    return lines
+
+
+def _facade_table(section: dict[str, Any]) -> list[str]:
+    lines = [
+        "| client | server | wall µs/call | client CPU µs/call | wall x AsyncPayi "
+        "| CPU x AsyncPayi |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for server in ("emulator", "canned"):
+        rows = section[server]["rows"]
+        base_wall = _get(rows, "payi_async", "wall")
+        base_cpu = _get(rows, "payi_async", "cpu")
+        for client, row in rows.items():
+            lines.append(
+                f"| {LABELS[client]} | {server} | {_num(row['wall'])} | {_num(row['cpu'])} "
+                f"| {_ratio(row['wall'], base_wall)} | {_ratio(row['cpu'], base_cpu)} |"
+            )
+    return lines
+
+
+def _import_table(section: dict[str, Any]) -> list[str]:
+    rows = section["rows"]
+    vendor = _get(rows, "payi", "ms")
+    lines = ["| module | import ms (median) | x import payi |", "|---|---:|---:|"]
+    for module, row in rows.items():
+        lines.append(f"| `import {module}` | {row['ms']:.1f} | {_ratio(row['ms'], vendor)} |")
+    return lines
+
+
+def targets(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 5's targets, each with what was measured and whether it is met."""
+    res = record["results"]
+    out: list[dict[str, Any]] = []
+
+    def add(scenario: int, name: str, value: float | None, limit: float, op: str) -> None:
+        if value is None:
+            return
+        met = value <= limit if op == "<=" else value >= limit if op == ">=" else value < limit
+        out.append(
+            {
+                "scenario": scenario,
+                "target": name,
+                "measured": round(value, 3),
+                "limit": f"{op} {limit:g}",
+                "met": met,
+            }
+        )
+
+    def ratio(rows: dict[str, Any], a: str, b: str, field: str = "cpu") -> float | None:
+        x, y = _get(rows, a, field), _get(rows, b, field)
+        return None if x is None or not y else x / y
+
+    if "page" in res:
+        rows = res["page"]["rows"]
+        add(
+            2,
+            "page CPU: vendor async ÷ AsyncPayi",
+            ratio(rows, "vendor_async", "payi_async"),
+            5,
+            ">=",
+        )
+        add(2, "page CPU: vendor sync ÷ Payi", ratio(rows, "vendor_sync", "payi_sync"), 5, ">=")
+        add(2, "page CPU: AsyncPayi ÷ bare aiohttp", ratio(rows, "payi_async", "aiohttp"), 2, "<=")
+    if "retrieve_canned" in res:
+        rows = res["retrieve_canned"]["rows"]
+        add(
+            1,
+            "retrieve CPU: AsyncPayi ÷ bare aiohttp",
+            ratio(rows, "payi_async", "aiohttp"),
+            1.3,
+            "<=",
+        )
+        add(
+            1,
+            "retrieve CPU: AsyncPayi ÷ vendor async",
+            ratio(rows, "payi_async", "vendor_async"),
+            1,
+            "<",
+        )
+        add(1, "retrieve CPU: Payi ÷ vendor sync", ratio(rows, "payi_sync", "vendor_sync"), 1, "<")
+    if "create" in res:
+        rows = res["create"]["rows"]
+        tput = ratio(rows, "payi_async:create_many", "payi_async:gather", "per_second")
+        add(4, "creates/s: create_many ÷ gather loop", tput, 1, ">=")
+        cpu = ratio(rows, "payi_async:create_many", "payi_async:gather")
+        add(4, "CPU per create: create_many ÷ gather loop", cpu, 1, "<=")
+    if "facade" in res:
+        for server in ("emulator", "canned"):
+            rows = res["facade"][server]["rows"]
+            add(
+                5,
+                f"wall per call ({server}): Payi ÷ AsyncPayi",
+                ratio(rows, "payi_sync", "payi_async", "wall"),
+                1.25,
+                "<=",
+            )
+    if "import" in res:
+        rows = res["import"]["rows"]
+        add(6, "import time: payi_sync ÷ payi", ratio(rows, "payi_sync", "payi", "ms"), 1, "<=")
+    return out
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The whole report as Markdown."""
+    res = record["results"]
+    m = record["machine"]
+    lines = [
+        f"Machine: {m['cpus']} CPUs, {m['cpu_model']}, {m['implementation']} {m['python']} "
+        f"on {m['platform']}.  ",
+        "Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + ".  ",
+        f"Command: `{record.get('command', 'python -m benchmarks')}`"
+        + (" (quick sizes)" if record["quick"] else "")
+        + f"; {record['when']}; took {record['duration_s']:.0f} s.  ",
+        "Client CPU is `time.process_time()` of the client process (all its threads); "
+        "medians over rounds; servers run in their own processes.",
+        "",
+    ]
+    if "retrieve_canned" in res:
+        sec = res["retrieve_canned"]
+        lines += [
+            f"### 1. Sequential `retrieve` (canned server; {sec['n']:,} calls x "
+            f"{sec['rounds']} rounds)",
+            "",
+            *_per_call_table(sec, "µs/call", 1),
+            "",
+        ]
+    if "page" in res:
+        sec = res["page"]
+        lines += [
+            f"### 2. One page of 1,000 `CategoryResourceResponse` (canned; {sec['n']} pages x "
+            f"{sec['rounds']} rounds)",
+            "",
+            *_per_call_table(sec, "ms/page", 2),
+            "",
+        ]
+    if "iterate" in res:
+        sec = res["iterate"]
+        lines += [
+            f"### 3. Auto-pagination through a listing (canned, pages of 1,000; a fresh process "
+            f"per run, median of {sec['rounds']})",
+            "",
+            *_iterate_table(sec),
+            "",
+        ]
+    if "create" in res:
+        sec = res["create"]
+        lines += [
+            f"### 4. {sec['n']:,} creates at concurrency {sec['concurrency']} (canned; "
+            f"{sec['rounds']} rounds)",
+            "",
+            *_create_table(sec),
+            "",
+        ]
+    if "facade" in res:
+        sec = res["facade"]
+        e, c = sec["emulator"], sec["canned"]
+        lines += [
+            f"### 5. Sync facade per-call overhead (sequential `retrieve`; emulator {e['n']:,} x "
+            f"{e['rounds']}, canned {c['n']:,} x {c['rounds']})",
+            "",
+            *_facade_table(sec),
+            "",
+        ]
+    if "import" in res:
+        sec = res["import"]
+        lines += [
+            f"### 6. Cold import (fresh process each, median of {sec['reps']})",
+            "",
+            *_import_table(sec),
+            "",
+        ]
+    if record.get("targets"):
+        lines += [
+            "### Targets (issue 5)",
+            "",
+            "| # | target | measured | limit | |",
+            "|---|---|---:|---|---|",
+        ]
+        for t in record["targets"]:
+            mark = "met" if t["met"] else "**missed**"
+            lines.append(
+                f"| {t['scenario']} | {t['target']} | {t['measured']:.2f} | {t['limit']} | {mark} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def chart(record: dict[str, Any], path: Path) -> None:
+    """A 2x3 grid of bar charts, one per scenario, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = record["results"]
+    colors = {
+        "payi_async": "#1f77b4",
+        "payi_sync": "#6baed6",
+        "aiohttp": "#7f7f7f",
+        "vendor_async": "#d62728",
+        "vendor_sync": "#ff9896",
+    }
+    short = {
+        "payi_async": "AsyncPayi",
+        "payi_sync": "Payi",
+        "aiohttp": "aiohttp",
+        "vendor_async": "vendor\nasync",
+        "vendor_sync": "vendor\nsync",
+    }
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    flat = list(axes.flat)
+
+    def bars(ax: Any, title: str, names: list[str], values: list[float], keys: list[str]) -> None:
+        ax.bar(names, values, color=[colors.get(k, "#999999") for k in keys])
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+        for i, value in enumerate(values):
+            ax.annotate(f"{value:,.1f}", (i, value), ha="center", va="bottom", fontsize=7)
+
+    if "retrieve_canned" in res:
+        rows = res["retrieve_canned"]["rows"]
+        bars(
+            flat[0],
+            "1. retrieve: client CPU µs/call",
+            [short[c] for c in rows],
+            [r["cpu"] for r in rows.values()],
+            list(rows),
+        )
+    if "page" in res:
+        rows = res["page"]["rows"]
+        bars(
+            flat[1],
+            "2. page of 1,000: client CPU ms/page",
+            [short[c] for c in rows],
+            [r["cpu"] for r in rows.values()],
+            list(rows),
+        )
+    if "iterate" in res:
+        sec = res["iterate"]
+        ax = flat[2]
+        small, large = (str(c) for c in sec["counts"])
+        clients = list(sec["rows"])
+        xs = range(len(clients))
+        ax.bar(
+            [x - 0.2 for x in xs],
+            [sec["rows"][c][small]["peak_rss_mb"] for c in clients],
+            0.4,
+            label=f"{int(small):,} items",
+        )
+        ax.bar(
+            [x + 0.2 for x in xs],
+            [sec["rows"][c][large]["peak_rss_mb"] for c in clients],
+            0.4,
+            label=f"{int(large):,} items",
+        )
+        ax.set_xticks(list(xs), [short[c] for c in clients])
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_title("3. auto-pagination: peak RSS MB", fontsize=10)
+        ax.legend(fontsize=8)
+    if "create" in res:
+        rows = res["create"]["rows"]
+        keys = list(rows)
+        names = [
+            short[k.split(":")[0]] + ("\nmany" if k.endswith("create_many") else "\nloop")
+            for k in keys
+        ]
+        bars(
+            flat[3],
+            f"4. creates at concurrency {res['create']['concurrency']}: creates/s",
+            names,
+            [r["per_second"] for r in rows.values()],
+            [k.split(":")[0] for k in keys],
+        )
+    if "facade" in res:
+        rows = res["facade"]["emulator"]["rows"]
+        bars(
+            flat[4],
+            "5. retrieve on the emulator: wall µs/call",
+            [short[c] for c in rows],
+            [r["wall"] for r in rows.values()],
+            list(rows),
+        )
+    if "import" in res:
+        rows = res["import"]["rows"]
+        bars(
+            flat[5],
+            "6. cold import: ms",
+            list(rows),
+            [r["ms"] for r in rows.values()],
+            [
+                "payi_async"
+                if m.startswith("payi_")
+                else "vendor_async"
+                if m == "payi"
+                else "aiohttp"
+                for m in rows
+            ],
+        )
+    for ax in flat:
+        if not ax.has_data():
+            ax.set_visible(False)
+    m = record["machine"]
+    fig.suptitle(
+        f"payi_async benchmarks - {m['cpus']} CPUs, {m['cpu_model']}, Python {m['python']}"
+        + (" (quick)" if record["quick"] else ""),
+        fontsize=12,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
