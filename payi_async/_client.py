@@ -138,6 +138,7 @@ class AsyncPayi:
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         create: bool = False,
+        idempotency_key: bool = False,
     ) -> Response:
         return await self._transport.request(
             method,
@@ -148,6 +149,7 @@ class AsyncPayi:
             body=body,
             extra_headers=_check_headers("extra_headers", extra_headers),
             create=create,
+            idempotency_key=idempotency_key or create,
         )
 
 

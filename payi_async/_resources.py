@@ -218,10 +218,14 @@ class AsyncResources(_Resource):
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CategoryResourceResponse:
-        """Soft-delete one version of a resource; answers the deleted version."""
+        """Soft-delete one version of a resource; answers the deleted version.
+
+        Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
+        so a retry after a lost answer is answered as the first attempt was.
+        """
         path = _version_path(resource_id, category, resource)
         response = await self._client._request(
-            "DELETE", path, timeout=timeout, extra_headers=extra_headers
+            "DELETE", path, timeout=timeout, extra_headers=extra_headers, idempotency_key=True
         )
         return structure_body(response.data, CategoryResourceResponse, response.context)
 
@@ -272,10 +276,14 @@ class AsyncCategories(_Resource):
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CategoryDeleteResponse:
-        """Soft-delete a category and every resource in it."""
+        """Soft-delete a category and every resource in it.
+
+        Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
+        so a retry after a lost answer is answered as the first attempt was.
+        """
         path = _path(v.segment("category", category))
         response = await self._client._request(
-            "DELETE", path, timeout=timeout, extra_headers=extra_headers
+            "DELETE", path, timeout=timeout, extra_headers=extra_headers, idempotency_key=True
         )
         return structure_body(response.data, CategoryDeleteResponse, response.context)
 
@@ -287,10 +295,14 @@ class AsyncCategories(_Resource):
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CategoryDeleteResourceResponse:
-        """Soft-delete every version of one resource in a category."""
+        """Soft-delete every version of one resource in a category.
+
+        Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
+        so a retry after a lost answer is answered as the first attempt was.
+        """
         path = _path(v.segment("category", category), "resources", v.segment("resource", resource))
         response = await self._client._request(
-            "DELETE", path, timeout=timeout, extra_headers=extra_headers
+            "DELETE", path, timeout=timeout, extra_headers=extra_headers, idempotency_key=True
         )
         return structure_body(response.data, CategoryDeleteResourceResponse, response.context)
 

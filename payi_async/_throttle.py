@@ -5,8 +5,10 @@ nothing until the server answers 429. A 429 asking for ``W`` seconds then holds 
 request of the client for ``W`` s, after which attempts start no faster than 90 % of
 the rate the server accepted in the ``W`` s before that 429 (and at least one per
 ``W`` s). Without that, the callers held back would all come back at the same instant
-and meet another wall of 429s (each one using up a retry). Pacing ends once no 429
-has come for ten times ``W`` (5 to 60 s).
+and meet another wall of 429s (each one using up a retry). Each quiet ``W`` lets the
+pace grow (x1.25, or x2 when the first estimate rested on almost no answers, as after
+a 429 on a cold start), and pacing ends once no 429 has come for ten times ``W``
+(5 to 60 s).
 """
 
 from __future__ import annotations
@@ -19,18 +21,25 @@ __all__ = ["Throttle"]
 _HISTORY = 4096
 #: The share of the observed accepted rate that pacing allows.
 _SHARE = 0.9
+#: Accepted answers in the last wait below which the observed rate is only a guess.
+_EVIDENCE = 4
+#: How much faster pacing may go after each quiet ``wait`` from a measured rate.
+_GROWTH = 1.25
 
 
 class Throttle:
     """Shared by every request of one transport; all times are the event loop's clock."""
 
-    __slots__ = ("_accepted", "_interval", "_next", "_until")
+    __slots__ = ("_accepted", "_evidence", "_interval", "_next", "_resume", "_step", "_until")
 
     def __init__(self) -> None:
         self._accepted: deque[float] = deque(maxlen=_HISTORY)
         self._next = 0.0
         self._interval = 0.0
         self._until = 0.0
+        self._resume = 0.0
+        self._step = 1.0
+        self._evidence = False
 
     def accepted(self, now: float) -> None:
         """The server answered an attempt with something other than 429."""
@@ -44,9 +53,12 @@ class Throttle:
             if stamp <= since:
                 break
             recent += 1
+        # With a few answers to go on the rate is a guess: grow out of it quickly.
+        self._evidence = recent >= _EVIDENCE
         rate = max(_SHARE * recent / wait, 1.0 / wait)
         self._interval = 1.0 / rate
-        self._next = max(self._next, now + wait)
+        self._step = wait
+        self._resume = self._next = max(self._next, now + wait)
         self._until = now + min(max(10.0 * wait, 5.0), 60.0)
 
     def delay(self, now: float) -> float:
@@ -54,5 +66,9 @@ class Throttle:
         if now >= self._until:
             return 0.0
         start = max(now, self._next)
-        self._next = start + self._interval
+        # Each quiet ``wait`` since pacing began allows a faster pace (like TCP's
+        # congestion window): x1.25 from a measured rate, x2 from a guess.
+        periods = min(max(0.0, (start - self._resume) / self._step), 40.0)
+        growth = (_GROWTH if self._evidence else 2.0) ** periods
+        self._next = start + self._interval / growth
         return start - now

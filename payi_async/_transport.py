@@ -162,15 +162,21 @@ class Transport:
         body: bytes | None = None,
         extra_headers: Mapping[str, str] | None = None,
         create: bool = False,
+        idempotency_key: bool = False,
     ) -> Response:
-        """Send one call, retrying as ``policy`` says; returns the decoded 2xx answer."""
+        """Send one call, retrying as ``policy`` says; returns the decoded 2xx answer.
+
+        With ``idempotency_key`` (creates and deletes) every attempt carries the same
+        ``Idempotency-Key``, so a retry of a write the server already made is answered
+        with the first answer instead of making it twice (or answering 404).
+        """
         session = self._session_for_loop()
         url = f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
         target = URL(url, encoded=True)
         headers: dict[str, str] = dict(extra_headers) if extra_headers else {}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        if create and not any(k.lower() == "idempotency-key" for k in headers):
+        if idempotency_key and not any(k.lower() == "idempotency-key" for k in headers):
             headers["Idempotency-Key"] = f"payi-async-{uuid.uuid4()}"
         client_timeout = self._timeouts.get(timeout)
         if client_timeout is None:

@@ -153,7 +153,11 @@ class Resources:
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CategoryResourceResponse:
-        """Soft-delete one version of a resource; answers the deleted version."""
+        """Soft-delete one version of a resource; answers the deleted version.
+
+        Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
+        so a retry after a lost answer is answered as the first attempt was.
+        """
         return self._portal.call(
             self._async.delete,
             resource_id=resource_id,
@@ -206,7 +210,11 @@ class Categories:
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CategoryDeleteResponse:
-        """Soft-delete a category and every resource in it."""
+        """Soft-delete a category and every resource in it.
+
+        Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
+        so a retry after a lost answer is answered as the first attempt was.
+        """
         return self._portal.call(
             self._async.delete, category=category, timeout=timeout, extra_headers=extra_headers
         )
@@ -219,7 +227,11 @@ class Categories:
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> CategoryDeleteResourceResponse:
-        """Soft-delete every version of one resource in a category."""
+        """Soft-delete every version of one resource in a category.
+
+        Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
+        so a retry after a lost answer is answered as the first attempt was.
+        """
         return self._portal.call(
             self._async.delete_resource,
             resource=resource,

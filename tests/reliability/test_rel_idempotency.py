@@ -105,6 +105,27 @@ async def test_failure_after_commit_makes_one_version(
     assert len(clock.delays) == 2
 
 
+@pytest.mark.parametrize("mode", ["503", "drop"])
+async def test_a_delete_whose_answer_was_lost_is_answered_not_404(
+    emulator: LocalPayiServer, clock: FakeClock, mode: str
+) -> None:
+    async with AsyncPayi(api_key=CANARY, base_url=emulator.base_url) as client:
+        made = await client.categories.resources.create("gpt-d", "custom.idem", UNITS)
+        emulator.set_faults(fail_after_commit_rate=1.0, fail_after_commit_mode=mode, max_faults=1)
+        deleted = await client.categories.resources.delete(made.resource_id, "custom.idem", "gpt-d")
+        other = await client.categories.resources.create("gpt-e", "custom.idem", UNITS)
+        emulator.set_faults(fail_after_commit_rate=1.0, fail_after_commit_mode=mode, max_faults=1)
+        ack = await client.categories.delete_resource("gpt-e", "custom.idem")
+    assert deleted.resource_id == made.resource_id
+    assert ack.request_id
+    assert await _versions(emulator, "custom.idem", "gpt-e") == [other.resource_id]
+    keys = [r.idempotency_key for r in emulator.requests if r.method == "DELETE"]
+    assert len(keys) == 4
+    assert keys[0] is not None and keys[0] == keys[1]
+    assert keys[2] is not None and keys[2] == keys[3]
+    assert keys[0] != keys[2]
+
+
 async def test_callers_own_idempotency_key_is_kept_on_every_attempt(
     emulator: LocalPayiServer, clock: FakeClock
 ) -> None:

@@ -91,10 +91,10 @@ async def _client_run(number: int, url: str, calls: int, ledger: Ledger) -> None
             else:
                 key = mine.pop(rng.randrange(len(mine)))
                 rid = ledger.created[key]
-                # A delete whose answer was lost after it was committed: its retry
-                # finds the version already gone (404). The write itself happened.
-                with contextlib.suppress(NotFoundError):
-                    await res.delete(rid, *key)
+                # A delete whose answer was lost after it was committed is retried
+                # with the same Idempotency-Key and answered as the first attempt was.
+                deleted = await res.delete(rid, *key)
+                assert deleted.resource_id == rid
                 ledger.deleted.add(rid)
 
 

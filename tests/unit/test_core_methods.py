@@ -103,7 +103,7 @@ async def test_categories_delete(api: aioresponses, client: AsyncPayi) -> None:
     method, url, call = only_call(api)
     assert method == "DELETE"
     assert str(url) == f"{ROOT}/custom.my_category"
-    assert_common_headers(call)
+    assert_common_headers(call, idempotent=True)
     assert type(result) is CategoryDeleteResponse
     assert result.request_id == "req-1"
     assert result.message == "deleted"
@@ -131,7 +131,7 @@ async def test_categories_delete_resource(api: aioresponses, client: AsyncPayi) 
     method, url, call = only_call(api)
     assert method == "DELETE"
     assert str(url) == f"{ROOT}/custom.my_category/resources/my_custom_model"
-    assert_common_headers(call)
+    assert_common_headers(call, idempotent=True)
     assert type(result) is CategoryDeleteResourceResponse
     assert (result.request_id, result.message) == ("req-2", "ok")
 
@@ -313,7 +313,7 @@ async def test_resources_delete(api: aioresponses, client: AsyncPayi) -> None:
     method, url, call = only_call(api)
     assert method == "DELETE"
     assert str(url) == f"{ROOT}/custom.my_category/resources/my_custom_model/resource456def"
-    assert_common_headers(call)
+    assert_common_headers(call, idempotent=True)
     assert type(result) is CategoryResourceResponse
     assert result.resource_id == "resource456def"
 

@@ -417,3 +417,16 @@ async def test_retries_are_logged_at_debug_without_the_key(
     assert KEY not in text
     assert KEY not in caplog.text
     assert all(r.levelno == logging.DEBUG for r in records)
+
+
+async def test_a_delete_keeps_one_idempotency_key_across_its_retries(
+    api: aioresponses, client: AsyncPayi, clock: FakeClock
+) -> None:
+    url = "https://api.test/api/v1/categories/custom.c"
+    api.delete(url, status=503)
+    api.delete(url, status=503)
+    api.delete(url, payload={"request_id": "r", "message": "gone"})
+    await client.categories.delete("custom.c")
+    keys = {call.kwargs["headers"]["Idempotency-Key"] for _, _, call in calls(api)}
+    assert len(keys) == 1
+    assert len(calls(api)) == 3
