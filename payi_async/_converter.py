@@ -1,16 +1,23 @@
-"""The package's one cattrs converter and every hook it uses, registered here once.
+"""The package's cattrs converters and every hook they use, registered here once.
 
 Response bodies become models only through ``structure_body`` and ``structure_page``;
 anything that does not fit becomes ``APIResponseValidationError`` naming the field
 path and the status. Request bodies are written by ``create_body``.
+
+Two converters share one configuration: ``_fast`` (no ``detailed_validation``) builds
+every body first; only when it fails does ``converter`` (detailed) run again on the
+same body, to name the field path in the error or, should it take the body after
+all, to return its result. So a body is either structured as the detailed converter
+would structure it or refused with the detailed converter's message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
-from types import MappingProxyType
-from typing import Any, TypeVar, get_origin
+from types import MappingProxyType, NoneType, UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -42,6 +49,9 @@ T = TypeVar("T")
 
 #: The converter. Unknown keys are kept in each model's ``extra``, never rejected.
 converter = make_converter(detailed_validation=True, forbid_extra_keys=False)
+#: The same hooks without per-field error bookkeeping: the first try at every body.
+_fast = make_converter(detailed_validation=False, forbid_extra_keys=False)
+_CONVERTERS = (converter, _fast)
 
 
 class _WrongType(TypeError):
@@ -79,9 +89,10 @@ def _structure_float(value: Any, _: type) -> float:
     raise _WrongType(f"expected a number, got {_json_type(value)}")
 
 
-converter.register_structure_hook(str, _structure_str)
-converter.register_structure_hook(int, _structure_int)
-converter.register_structure_hook(float, _structure_float)
+for _conv in _CONVERTERS:
+    _conv.register_structure_hook(str, _structure_str)
+    _conv.register_structure_hook(int, _structure_int)
+    _conv.register_structure_hook(float, _structure_float)
 
 
 def _is_list(type_: Any) -> bool:
@@ -100,24 +111,53 @@ def _strict_list(type_: Any, conv: cattrs.BaseConverter) -> StructureHook:
     return structure
 
 
-converter.register_structure_hook_factory(_is_list, _strict_list)
+def _is_optional(type_: Any) -> bool:
+    args = get_args(type_)
+    return get_origin(type_) in (Union, UnionType) and len(args) == 2 and NoneType in args
 
 
-def _keep_extra(cls: type[T]) -> None:
-    """Structure ``cls`` keeping unknown keys in ``extra``; unstructure writes them back."""
+def _optional(type_: Any, conv: cattrs.BaseConverter) -> StructureHook:
+    # cattrs' own optional hook looks the inner hook up on every call.
+    (inner_type,) = (arg for arg in get_args(type_) if arg is not NoneType)
+    inner = conv.get_structure_hook(inner_type)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, inner_type)
+
+    return structure
+
+
+for _conv in _CONVERTERS:
+    _conv.register_structure_hook_factory(_is_list, _strict_list)
+    _conv.register_structure_hook_factory(_is_optional, _optional)
+
+
+def _keep_extra(cls: type[T], conv: cattrs.BaseConverter) -> StructureHook:
+    """A hook structuring ``cls`` that keeps unknown keys in ``extra``."""
     known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")  # type: ignore[arg-type]
-    base = make_dict_structure_fn(cls, converter, extra=override(omit=True))
-    unbase = make_dict_unstructure_fn(cls, converter, extra=override(omit=True))
+    names = tuple(known)
+    base = make_dict_structure_fn(cls, conv, extra=override(omit=True))
 
     def structure(data: Any, _: type) -> T:
         if not isinstance(data, dict):
             raise _WrongType(f"expected an object, got {_json_type(data)}")
         obj = base(data, cls)
         if len(data) > len(known) or not known.issuperset(data):
-            extra = {k: val for k, val in data.items() if k not in known}
+            # A copy less the known keys: cheaper than testing every key, same order.
+            extra = data.copy()
+            pop = extra.pop
+            for name in names:
+                pop(name, None)
             if extra:
                 object.__setattr__(obj, "extra", MappingProxyType(extra))
         return obj
+
+    return structure
+
+
+def _unstructure_keeping_extra(cls: type[T]) -> Callable[[Any], dict[str, Any]]:
+    """Unstructure ``cls`` writing the keys kept in ``extra`` back."""
+    unbase = make_dict_unstructure_fn(cls, converter, extra=override(omit=True))
 
     def unstructure(obj: Any) -> dict[str, Any]:
         data: dict[str, Any] = unbase(obj)
@@ -125,8 +165,7 @@ def _keep_extra(cls: type[T]) -> None:
             data.update((k, val) for k, val in obj.extra.items() if k not in data)
         return data
 
-    converter.register_structure_hook(cls, structure)
-    converter.register_unstructure_hook(cls, unstructure)
+    return unstructure
 
 
 for _cls in (
@@ -136,7 +175,9 @@ for _cls in (
     CategoryDeleteResourceResponse,
     CategoryResourceResponse,
 ):
-    _keep_extra(_cls)
+    for _conv in _CONVERTERS:
+        _conv.register_structure_hook(_cls, _keep_extra(_cls, _conv))
+    converter.register_unstructure_hook(_cls, _unstructure_keeping_extra(_cls))
 
 _unstructure_create = make_dict_unstructure_fn(
     ResourceCreate, converter, resource=override(omit=True), category=override(omit=True)
@@ -192,6 +233,8 @@ def structure_body(data: Any, cls: type[T], ctx: ResponseContext) -> T:
     """A single-object response as ``cls``."""
     if cls in _ACKS:
         data = _ack_body(data, ctx)
+    with contextlib.suppress(Exception):  # the detailed converter then tells what is wrong
+        return _fast.structure(data, cls)
     try:
         return converter.structure(data, cls)
     except Exception as exc:
@@ -208,7 +251,14 @@ def _ack_body(data: Any, ctx: ResponseContext) -> Any:
     return data
 
 
-_page_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
+_page_hooks: dict[tuple[cattrs.BaseConverter, type[Any]], Callable[[Any, Any], Any]] = {}
+
+
+def _list_hook(conv: cattrs.BaseConverter, item_cls: type[Any]) -> Callable[[Any, Any], Any]:
+    hook = _page_hooks.get((conv, item_cls))
+    if hook is None:
+        hook = _page_hooks[conv, item_cls] = conv.get_structure_hook(list[item_cls])  # type: ignore[valid-type]
+    return hook
 
 
 def structure_page(
@@ -218,9 +268,22 @@ def structure_page(
 
     ``items: null`` is an empty page; a missing, null or empty cursor ends the listing.
     """
-    hook = _page_hooks.get(item_cls)
-    if hook is None:
-        hook = _page_hooks[item_cls] = converter.get_structure_hook(list[item_cls])  # type: ignore[valid-type]
+    if isinstance(data, dict):
+        raw_items = data.get("items")
+        cursor = data.get("cursor")
+        if cursor is None or isinstance(cursor, str):
+            # On failure the detailed pass below tells what is wrong.
+            with contextlib.suppress(Exception):
+                hook = _list_hook(_fast, item_cls)
+                items: list[T] = [] if raw_items is None else hook(raw_items, list[item_cls])  # type: ignore[valid-type]
+                return items, cursor or None, _page_request_id(data, ctx)
+    return _structure_page_detailed(data, item_cls, ctx)
+
+
+def _structure_page_detailed(
+    data: Any, item_cls: type[T], ctx: ResponseContext
+) -> tuple[list[T], str | None, str | None]:
+    hook = _list_hook(converter, item_cls)
     in_items = False
     try:
         if not isinstance(data, dict):
@@ -235,10 +298,12 @@ def structure_page(
         if in_items and isinstance(exc, (cattrs.BaseValidationError, _WrongType)):
             exc = _prefix(exc, "items")
         raise _invalid(exc, ctx, data, f"page of {item_cls.__name__}") from exc
+    return items, cursor or None, _page_request_id(data, ctx)
+
+
+def _page_request_id(data: dict[str, Any], ctx: ResponseContext) -> str | None:
     request_id = data.get("request_id")
-    if not isinstance(request_id, str):
-        request_id = ctx.request_id
-    return items, cursor or None, request_id
+    return request_id if isinstance(request_id, str) else ctx.request_id
 
 
 def _prefix(exc: Exception, name: str) -> cattrs.BaseValidationError:

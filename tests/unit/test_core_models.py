@@ -371,3 +371,34 @@ async def test_a_delete_ack_with_a_non_string_request_id_is_an_error(
     with pytest.raises(APIResponseValidationError) as caught:
         await client.categories.delete("c")
     assert "$.request_id" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        resource_json(),
+        {**resource_json(), "extra_a": 1, "units": {"t": {"input_price": 1, "output_price": 2.0}}},
+        {**resource_json(), "max_input_units": 5.0, "aliases": None},
+        {**resource_json(), "category": None},
+        {**resource_json(), "max_input_units": 3.7},
+        {**resource_json(), "max_input_units": True},
+        {**resource_json(), "aliases": "gpt"},
+        {**resource_json(), "units": {"t": {"input_price": "1", "output_price": 2}}},
+        {**resource_json(), "units": []},
+        [],
+    ],
+)
+def test_the_fast_converter_agrees_with_the_detailed_one(body: Any) -> None:
+    # Bodies are structured by _fast first; what it returns must be what converter would.
+    from payi_async._converter import _fast, converter
+
+    try:
+        want: Any = converter.structure(body, CategoryResourceResponse)
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017, PT011
+            _fast.structure(body, CategoryResourceResponse)
+        return
+    got = _fast.structure(body, CategoryResourceResponse)
+    assert got == want
+    assert dict(got.extra) == dict(want.extra)
+    assert got.to_dict() == want.to_dict()
