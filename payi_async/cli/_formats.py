@@ -51,6 +51,7 @@ __all__ = [
     "csv_rows",
     "detect_format",
     "import_row",
+    "parse_iso",
     "read_items",
     "write_csv_header",
     "write_row",
@@ -152,11 +153,18 @@ def _check(line: int, value: object) -> Parsed | Problem:
     return Parsed(line, item)
 
 
+def parse_iso(value: str) -> datetime:
+    """``datetime.fromisoformat`` that also takes a ``Z`` suffix on Python 3.10."""
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+00:00"
+    return datetime.fromisoformat(value)
+
+
 def _check_timestamp(value: str | None) -> None:
     if value is None:
         return
     try:
-        datetime.fromisoformat(value)
+        parse_iso(value)
     except ValueError:
         raise ValueError(f"start_timestamp is not an ISO 8601 date-time: {value!r}") from None
 

@@ -7,7 +7,7 @@ checking that rich is installed (the ``[cli]`` extra).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import TracebackType
 
 from rich.console import Console
@@ -25,6 +25,7 @@ from rich.table import Table
 
 from .._bulk import BulkProgress
 from .._models import CategoryResourceResponse, CategoryResponse
+from ._formats import parse_iso
 
 __all__ = ["ImportProgress", "Ui", "categories_table", "versions_table"]
 
@@ -62,7 +63,7 @@ def _when(value: str | None) -> str:
     if value is None:
         return ""
     try:
-        moment = datetime.fromisoformat(value)
+        moment = parse_iso(value)
     except ValueError:
         return value
     if moment.utcoffset() == timedelta(0):
