@@ -38,7 +38,7 @@ def _num(value: float, digits: int = 1) -> str:
 
 def _get(rows: dict[str, Any], client: str, field: str) -> float | None:
     row = rows.get(client)
-    return None if row is None else float(row[field])
+    return None if row is None or row.get(field) is None else float(row[field])
 
 
 def _per_call_table(section: dict[str, Any], unit: str, digits: int) -> list[str]:
@@ -121,9 +121,17 @@ def _facade_table(section: dict[str, Any]) -> list[str]:
 def _import_table(section: dict[str, Any]) -> list[str]:
     rows = section["rows"]
     vendor = _get(rows, "payi", "ms")
-    lines = ["| module | import ms (median) | x import payi |", "|---|---:|---:|"]
+    vendor_first = _get(rows, "payi", "first_call_ms")
+    lines = [
+        "| module | import ms (median) | x import payi | import + first call ms | x payi |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for module, row in rows.items():
-        lines.append(f"| `import {module}` | {row['ms']:.1f} | {_ratio(row['ms'], vendor)} |")
+        first = row.get("first_call_ms")
+        lines.append(
+            f"| `import {module}` | {row['ms']:.1f} | {_ratio(row['ms'], vendor)} "
+            f"| {'-' if first is None else f'{first:.1f}'} | {_ratio(first, vendor_first)} |"
+        )
     return lines
 
 

@@ -9,19 +9,20 @@ sent: time spent queued for the pool never counts against it. A server that drip
 byte now and then never trips ``read``; ``total``, off by default, bounds a whole
 attempt, pool wait included. Retries and their waits come on top (tests:
 ``tests/reliability/test_rel_pool_health.py``).
+
+aiohttp is imported when the first session opens, not with the package: its
+connector builds TLS contexts at import, most of the cost of ``import payi_async``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import platform
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
@@ -38,15 +39,31 @@ from ._retry import RetryPolicy, server_delay
 from ._throttle import Throttle
 from ._version import __version__
 
+if TYPE_CHECKING:
+    import aiohttp
+
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Response", "Timeout", "Transport"]
 
 log = logging.getLogger("payi_async")
 
-USER_AGENT = (
-    f"payi-async/{__version__} (Python {platform.python_version()}; aiohttp {aiohttp.__version__})"
-)
 #: Answers larger than this are refused rather than read into memory.
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
+def _user_agent() -> str:
+    import platform
+
+    import aiohttp
+
+    python = platform.python_version()
+    return f"payi-async/{__version__} (Python {python}; aiohttp {aiohttp.__version__})"
+
+
+def __getattr__(name: str) -> Any:
+    # ``USER_AGENT`` names aiohttp's version, so it is built only when asked for.
+    if name == "USER_AGENT":
+        return _user_agent()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @attrs.frozen
@@ -71,6 +88,8 @@ class Timeout:
 
     def to_aiohttp(self) -> aiohttp.ClientTimeout:
         """The same limits in aiohttp's terms."""
+        import aiohttp
+
         pool_and_connect = None
         if self.pool is not None:
             pool_and_connect = self.pool + (self.connect or 0.0)
@@ -106,12 +125,7 @@ class Transport:
         max_response_bytes: int,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._headers = {
-            "xProxy-api-key": api_key,
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-            **(default_headers or {}),
-        }
+        self._default_headers = dict(default_headers or {})
         self._connection_limit = connection_limit
         self.max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
@@ -132,9 +146,17 @@ class Transport:
         if self._session is None:
             if self.closed:
                 raise RuntimeError("this client is closed; make a new one")
+            import aiohttp
+
+            headers = {
+                "xProxy-api-key": self._key,
+                "Accept": "application/json",
+                "User-Agent": _user_agent(),
+                **self._default_headers,
+            }
             connector = aiohttp.TCPConnector(limit=self._connection_limit)
             self._session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers, raise_for_status=False
+                connector=connector, headers=headers, raise_for_status=False
             )
             self._loop = loop
         elif loop is not self._loop:
@@ -171,6 +193,8 @@ class Transport:
         with the first answer instead of making it twice (or answering 404).
         """
         session = self._session_for_loop()
+        import aiohttp  # loaded by now: only a lookup
+
         url = f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
         target = URL(url, encoded=True)
         headers: dict[str, str] = dict(extra_headers) if extra_headers else {}
@@ -292,6 +316,8 @@ def _redacted(headers: CIMultiDictProxy[str], key: str) -> CIMultiDictProxy[str]
 
 def _scrubbed(exc: BaseException) -> BaseException:
     """``exc`` without the request headers aiohttp keeps in ``request_info`` (the key)."""
+    import aiohttp
+
     info = getattr(exc, "request_info", None)
     if isinstance(info, aiohttp.RequestInfo):
         headers = CIMultiDict(
@@ -311,6 +337,8 @@ async def sleep(seconds: float) -> None:
 def _connection_error(
     exc: BaseException, method: str, url: str, timeout: Timeout
 ) -> APIConnectionError:
+    import aiohttp
+
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return APITimeoutError(
             f"no connection within {timeout.pool} s pool wait + {timeout.connect} s connect; "
