@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Callable,
+    Generator,
+    Iterable,
+    Mapping,
+)
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -87,15 +94,18 @@ class BulkResult:
         return not self.failed and not self.interrupted
 
 
-async def _aiter(
-    items: Iterable[CreateItem] | AsyncIterable[CreateItem],
-) -> AsyncGenerator[Any, None]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item
+_END = object()
+
+
+async def _aiter(items: AsyncIterable[CreateItem]) -> AsyncGenerator[Any, None]:
+    async for item in items:
+        yield item
+
+
+def _iter(items: Iterable[CreateItem]) -> Generator[Any, None, None]:
+    # Not ``yield from``: closing this must not close the caller's own iterator.
+    for item in items:  # noqa: UP028
+        yield item
 
 
 async def run_create_many(
@@ -117,7 +127,14 @@ async def run_create_many(
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     account = BulkResult() if result is None else result
-    source = _aiter(items)
+    # A plain iterable is read with next(), which no other worker can interleave with:
+    # no lock and no async generator step per item. An async one needs both.
+    plain: Generator[Any, None, None] | None = None
+    source: AsyncGenerator[Any, None] | None = None
+    if isinstance(items, AsyncIterable):
+        source = _aiter(items)
+    else:
+        plain = _iter(items)
     reading = asyncio.Lock()
     started = time.monotonic()
     in_flight: dict[int, Any] = {}
@@ -129,14 +146,21 @@ async def run_create_many(
 
     async def worker() -> None:
         while True:
-            async with reading:
-                try:
-                    item = await source.__anext__()
-                except StopAsyncIteration:
+            if plain is not None:
+                item: Any = next(plain, _END)
+                if item is _END:
                     return
-                index = account.read
-                account.read += 1
-                in_flight[index] = item
+            else:
+                assert source is not None
+                async with reading:
+                    try:
+                        item = await source.__anext__()
+                    except StopAsyncIteration:
+                        return
+            # No await between reading an item and recording it.
+            index = account.read
+            account.read += 1
+            in_flight[index] = item
             try:
                 params = ResourceCreate.of(item)
                 created = await resources._create(params)
@@ -161,7 +185,10 @@ async def run_create_many(
         report()
         raise
     finally:
-        await source.aclose()
+        if source is not None:
+            await source.aclose()
+        if plain is not None:
+            plain.close()
     return account
 
 
