@@ -220,7 +220,9 @@ def markdown(record: dict[str, Any]) -> str:
         + (" (quick sizes)" if record["quick"] else "")
         + f"; {record['when']}; took {record['duration_s']:.0f} s.  ",
         "Client CPU is `time.process_time()` of the client process (all its threads); "
-        "medians over rounds; servers run in their own processes.",
+        "medians over rounds; servers run in their own processes; each worker process first "
+        "frees a 1 MiB block so that glibc's mmap threshold is in its steady state for every "
+        "client (see `benchmarks/worker.py`, `steady_heap`).",
         "",
     ]
     if "retrieve_canned" in res:
