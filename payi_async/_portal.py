@@ -46,12 +46,19 @@ ABANDON_WAIT = 5.0
 class _Call:
     """One coroutine call on the portal's loop that the caller may abandon."""
 
-    __slots__ = ("abandoned", "finished", "task")
+    __slots__ = ("abandoned", "running", "task")
 
     def __init__(self) -> None:
         self.task: asyncio.Task[Any] | None = None
         self.abandoned = False
-        self.finished = threading.Event()
+        # Held until run() ends; a lock is much cheaper to make than an Event.
+        self.running = threading.Lock()
+        self.running.acquire()
+
+    def wait_finished(self, timeout: float) -> None:
+        """Wait until run() has ended (or ``timeout`` seconds)."""
+        if self.running.acquire(timeout=timeout):
+            self.running.release()
 
     def abandon(self) -> None:
         # Runs on the loop thread, so it cannot race with run() below.
@@ -68,7 +75,7 @@ class _Call:
                 raise asyncio.CancelledError
             return await fn(*args, **kwargs)
         finally:
-            self.finished.set()
+            self.running.release()
 
 
 class Portal:
@@ -142,7 +149,7 @@ class Portal:
                 # Let the cancelled call unwind (release its connection, record what it
                 # did) before the caller goes on; a second Ctrl-C stops the wait.
                 with contextlib.suppress(KeyboardInterrupt):
-                    call.finished.wait(timeout=ABANDON_WAIT)
+                    call.wait_finished(ABANDON_WAIT)
             raise
         finally:
             for name, value in zip(_LOCALS, saved, strict=True):
