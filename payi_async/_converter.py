@@ -227,6 +227,14 @@ def _invalid(exc: BaseException, ctx: ResponseContext, body: Any, what: str) -> 
 
 
 _ACKS = (CategoryDeleteResponse, CategoryDeleteResourceResponse)
+_fast_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
+
+
+def _fast_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
+    hook = _fast_hooks.get(cls)
+    if hook is None:
+        hook = _fast_hooks[cls] = _fast.get_structure_hook(cls)
+    return hook
 
 
 def structure_body(data: Any, cls: type[T], ctx: ResponseContext) -> T:
@@ -234,7 +242,8 @@ def structure_body(data: Any, cls: type[T], ctx: ResponseContext) -> T:
     if cls in _ACKS:
         data = _ack_body(data, ctx)
     with contextlib.suppress(Exception):  # the detailed converter then tells what is wrong
-        return _fast.structure(data, cls)
+        result: T = _fast_hook(cls)(data, cls)
+        return result
     try:
         return converter.structure(data, cls)
     except Exception as exc:

@@ -7,6 +7,7 @@ only, ``timeout`` (seconds or a ``Timeout``, for this call only) and
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,9 +37,17 @@ T = TypeVar("T")
 _ROOT = "/api/v1/categories"
 
 
-def _path(*segments: str) -> str:
+#: What ``quote`` never encodes: such a segment is its own quoted form.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+
+
+def _quote(segment: str) -> str:
     # safe="" so "/", "?", "#", "%" and ":" are encoded and each name stays one segment.
-    return "/".join((_ROOT, *(quote(s, safe="") for s in segments)))
+    return segment if _UNRESERVED(segment) else quote(segment, safe="")
+
+
+def _path(*segments: str) -> str:
+    return "/".join((_ROOT, *map(_quote, segments)))
 
 
 def _page_query(
