@@ -27,24 +27,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from payi_async.emulator._shapes import HOSTED_EXTRAS
+
 __all__ = ["PAGE_SIZE", "item", "main"]
 
 PAGE_SIZE = 1000
-
-_HOSTED_NULLS = (
-    "end_timestamp",
-    "deprecated_timestamp",
-    "description",
-    "cost_per_hour",
-    "character_billing",
-    "large_context_threshold",
-    "aliased_resource",
-    "reservation_id",
-    "mapped_resource",
-    "azure_resource",
-    "aws_bedrock_resource",
-    "google_vertex_resource",
-)
 
 
 def item(index: int, category: str = "bench", resource: str = "model") -> dict[str, Any]:
@@ -67,7 +54,7 @@ def item(index: int, category: str = "bench", resource: str = "model") -> dict[s
         "active": True,
         "proxy_allowed": False,
     }
-    body.update(dict.fromkeys(_HOSTED_NULLS))
+    body.update(dict.fromkeys(HOSTED_EXTRAS))
     return body
 
 

@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from ._store import CategoryRow, ResourceRow
 
-__all__ = ["Shapes", "Renderer"]
+__all__ = ["HOSTED_EXTRAS", "Renderer", "Shapes"]
 
 Shapes = Literal["seed", "hosted"]
 
-_HOSTED_EXTRAS = (
+#: Optional fields of the hosted API's resources that the emulator leaves null.
+HOSTED_EXTRAS = (
     "end_timestamp",
     "deprecated_timestamp",
     "description",
@@ -80,7 +81,7 @@ class Renderer:
         if self.hosted:
             body["active"] = not row.deleted
             body["proxy_allowed"] = row.system
-            body.update(dict.fromkeys(_HOSTED_EXTRAS))
+            body.update(dict.fromkeys(HOSTED_EXTRAS))
         if request_id is not None:
             body["request_id"] = request_id
         return body
