@@ -7,11 +7,9 @@ only, ``timeout`` (seconds or a ``Timeout``, for this call only) and
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
 
 from . import _validation as v
 from ._bulk import BulkProgress, BulkResult, run_create_many
@@ -37,22 +35,11 @@ T = TypeVar("T")
 _ROOT = "/api/v1/categories"
 
 
-#: What ``quote`` never encodes: such a segment is its own quoted form.
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
-
-
-def _quote(segment: str) -> str:
-    # safe="" so "/", "?", "#", "%" and ":" are encoded and each name stays one segment.
-    return segment if _UNRESERVED(segment) else quote(segment, safe="")
-
-
 def _path(*segments: str) -> str:
-    return "/".join((_ROOT, *map(_quote, segments)))
+    return "/".join((_ROOT, *map(v.quote_segment, segments)))
 
 
-def _page_query(
-    cursor: str | None, limit: int | None, sort_ascending: bool | None
-) -> list[tuple[str, str]]:
+def _page_query(limit: int | None, sort_ascending: bool | None) -> list[tuple[str, str]]:
     query: list[tuple[str, str]] = []
     if limit is not None:
         query.append(("limit", str(limit)))
@@ -78,9 +65,7 @@ class _Resource:
         extra_headers: Mapping[str, str] | None,
     ) -> AsyncPager[T]:
         first = v.optional_str("cursor", cursor)
-        base = _page_query(
-            first, v.page_limit(limit), v.optional_bool("sort_ascending", sort_ascending)
-        )
+        base = _page_query(v.page_limit(limit), v.optional_bool("sort_ascending", sort_ascending))
         client = self._client
 
         async def fetch(at: str | None) -> AsyncCursorPage[T]:

@@ -7,11 +7,24 @@ with a message that names the parameter and says what is wrong with the value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-__all__ = ["optional_bool", "optional_count", "optional_str", "page_limit", "segment"]
+__all__ = [
+    "MAX_SEGMENT_BYTES",
+    "optional_bool",
+    "optional_count",
+    "optional_str",
+    "page_limit",
+    "price",
+    "quote_segment",
+    "segment",
+    "timestamp",
+    "units",
+]
 
 #: A path segment longer than this (after percent-encoding) is refused: servers and
 #: proxies cap a request line near 8 KiB and would answer with an unrelated error.
@@ -42,7 +55,8 @@ def segment(name: str, value: object) -> str:
             f"{name} is not valid text: it holds a lone surrogate {value[exc.start]!r} "
             f"at position {exc.start}, which has no UTF-8 form"
         ) from None
-    if encoded > MAX_SEGMENT_BYTES // 3 and len(_quote(value)) > MAX_SEGMENT_BYTES:
+    # Quoting at most triples a byte, so only long names need quoting to be measured.
+    if encoded > MAX_SEGMENT_BYTES // 3 and len(quote_segment(value)) > MAX_SEGMENT_BYTES:
         raise ValueError(
             f"{name} is too long: {len(value)} characters encode to more than "
             f"{MAX_SEGMENT_BYTES} bytes in the URL"
@@ -50,10 +64,14 @@ def segment(name: str, value: object) -> str:
     return value
 
 
-def _quote(value: str) -> str:
-    from urllib.parse import quote
+#: What ``quote`` never encodes: such a segment is its own quoted form.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
 
-    return quote(value, safe="")
+
+def quote_segment(value: str) -> str:
+    """``value`` percent-encoded as exactly one URL path segment."""
+    # safe="" so "/", "?", "#", "%" and ":" are encoded and each name stays one segment.
+    return value if _UNRESERVED(value) else quote(value, safe="")
 
 
 def optional_str(name: str, value: object) -> str | None:
