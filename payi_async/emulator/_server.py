@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._app import API_KEY_HEADER, Context, RequestRecord, make_app
+from ._app import API_KEY_HEADER, Context, JsonErrorHandler, RequestRecord, make_app
 from ._faults import FaultInjector, Faults
 from ._shapes import Renderer, Shapes
 from ._store import Store
@@ -88,10 +88,13 @@ class LocalPayiServer:
             await runner.setup()
             handler_factory = runner.server
             assert handler_factory is not None
+            json_errors = type("_Handler", (JsonErrorHandler,), {"__slots__": (), "ctx": self._ctx})
 
             def accept() -> asyncio.BaseProtocol:
                 self._ctx.connections_accepted += 1
-                return handler_factory()
+                handler = handler_factory()
+                handler.__class__ = json_errors  # only handle_error differs
+                return handler
 
             loop = asyncio.get_running_loop()
             self._server = await loop.create_server(accept, self.host, self.port)
