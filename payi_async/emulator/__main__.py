@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ._faults import Faults
-from ._server import DEFAULT_API_KEY, LocalPayiServer
+from ._server import DEFAULT_API_KEY, LocalPayiServer, is_loopback
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     p.add_argument("--db", default=":memory:", help="SQLite file (default :memory:)")
-    p.add_argument("--api-key", default=DEFAULT_API_KEY, help="accepted xProxy-api-key")
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help=f"accepted xProxy-api-key (default {DEFAULT_API_KEY}; required beyond loopback)",
+    )
     p.add_argument("--shapes", choices=("seed", "hosted"), default="seed", help="body shapes")
     p.add_argument("--keepalive-timeout", type=float, default=75.0, help="idle socket seconds")
     faults = p.add_argument_group("fault injection (all off by default)")
@@ -77,6 +81,17 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, serve until a signal, return the exit status."""
     args = _parser().parse_args(argv)
+    if args.api_key in (None, DEFAULT_API_KEY) and not is_loopback(args.host):
+        print(
+            f"error: --host {args.host} listens beyond this machine: give --api-key "
+            f"with a key of your own (the default {DEFAULT_API_KEY!r} is published)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.api_key == "":
+        print("error: --api-key must not be empty", file=sys.stderr)
+        return 2
+    args.api_key = DEFAULT_API_KEY if args.api_key is None else args.api_key
     try:
         faults = Faults(
             error_rate=args.error_rate,

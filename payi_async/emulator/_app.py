@@ -265,9 +265,7 @@ async def _create(call: _Call) -> tuple[int, Any]:
 
 
 def _too_large() -> ApiError:
-    return ApiError(
-        413, f"body is larger than {MAX_BODY_BYTES} bytes", code="request_too_large"
-    )
+    return ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", code="request_too_large")
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -422,8 +420,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         response = web.json_response(error.body(request_id), status=status, headers=error.headers)
     except web.HTTPException as http_error:  # raised by aiohttp itself, e.g. while reading
         status = http_error.status
-        error = ApiError(status, http_error.reason)
-        response = web.json_response(error.body(request_id), status=status)
+        body = ApiError(status, http_error.reason).body(request_id)
+        response = web.json_response(body, status=status)
     except Exception:
         _log.exception("unexpected error handling %s %s", request.method, request.raw_path)
         status = 500

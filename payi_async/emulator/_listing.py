@@ -49,10 +49,11 @@ def key_kind(listing: str, active: bool | None) -> KeyKind:
 
 def category(conn: sqlite3.Connection, name: str, *, deleted_too: bool = False) -> CategoryRow:
     """A live category (or any that ever existed, with ``deleted_too``), or 404."""
-    live = "" if deleted_too else " AND deleted_at IS NULL"
-    row = conn.execute(
-        f"SELECT name, category_type, description FROM categories WHERE name = ?{live}",
+    row = execute(
+        conn,
+        "SELECT name, category_type, description FROM categories WHERE name = ?{live}",
         (name,),
+        live="" if deleted_too else " AND deleted_at IS NULL",
     ).fetchone()
     if row is None:
         raise not_found(f"category {name!r}")
@@ -77,15 +78,17 @@ def categories_page(
     if params.active is None:
         where = "c.deleted_at IS NULL"
     elif params.active:
-        where = f"c.deleted_at IS NULL AND (c.category_type = 'system' OR {_HAS_STARTED_VERSION})"
+        where = "c.deleted_at IS NULL AND (c.category_type = 'system' OR {started})"
     else:
-        where = f"c.category_type <> 'system' AND NOT {_HAS_STARTED_VERSION}"
+        where = "c.category_type <> 'system' AND NOT {started}"
     rows = execute(
         conn,
-        f"SELECT c.name, c.category_type, c.description FROM categories c WHERE {where} "
+        "SELECT c.name, c.category_type, c.description FROM categories c WHERE {where} "
         "AND (:after IS NULL OR c.name {op} :after) ORDER BY c.name {order} LIMIT :n",
         {"after": params.after, "n": params.limit + 1, "now": now},
         params.ascending,
+        where=where,
+        started=_HAS_STARTED_VERSION,
     ).fetchall()
     items = [CategoryRow(*row) for row in rows[: params.limit]]
     more = len(rows) > params.limit
@@ -100,6 +103,7 @@ def resources_page(
     category(conn, name, deleted_too=params.active is False)
     args = {"c": name, "after": params.after, "n": params.limit + 1, "now": now}
     kind = key_kind("resources", params.active)
+    where = after = ""
     if params.active is None:
         sql = (
             "SELECT {cols} FROM resources WHERE seq IN ("
@@ -108,7 +112,7 @@ def resources_page(
             "ORDER BY resource {order} LIMIT :n) ORDER BY resource {order}"
         )
     else:
-        where = ACTIVE if params.active else f"NOT {ACTIVE}"
+        where = ACTIVE if params.active else "NOT " + ACTIVE
         after = "v.resource {op} :after"
         if kind == "name_seq":
             assert params.after is None or isinstance(params.after, tuple)
@@ -117,10 +121,10 @@ def resources_page(
             after = "(v.resource, v.seq) {op} (:after, :seq)"
         sql = (
             "SELECT * FROM (SELECT {cols} FROM resources WHERE category = :c) AS v "
-            f"WHERE {where} AND (:after IS NULL OR {after}) "
+            "WHERE {where} AND (:after IS NULL OR {after}) "
             "ORDER BY v.resource {order}, v.seq {order} LIMIT :n"
         )
-    rows = execute(conn, sql, args, params.ascending).fetchall()
+    rows = execute(conn, sql, args, params.ascending, where=where, after=after).fetchall()
     items = [resource_row(row, now) for row in rows[: params.limit]]
     return items, _page_end(items, len(rows) > params.limit, kind)
 
@@ -132,24 +136,26 @@ def versions_page(
     ``Active`` the (in)active ones; 404 if there is nothing of it to list from."""
     history = params.active is False
     category(conn, name, deleted_too=history)
-    live = "" if history else " AND deleted_at IS NULL"
-    exists = conn.execute(
-        f"SELECT 1 FROM resources WHERE category = ? AND resource = ?{live} LIMIT 1",
+    exists = execute(
+        conn,
+        "SELECT 1 FROM resources WHERE category = ? AND resource = ?{live} LIMIT 1",
         (name, resource),
+        live="" if history else " AND deleted_at IS NULL",
     ).fetchone()
     if exists is None:
         raise not_found(f"resource {resource!r} in category {name!r}")
     if params.active is None:
         where = "v.deleted_at IS NULL"
     else:
-        where = ACTIVE if params.active else f"NOT {ACTIVE}"
+        where = ACTIVE if params.active else "NOT " + ACTIVE
     rows = execute(
         conn,
         "SELECT * FROM (SELECT {cols} FROM resources WHERE category = :c AND resource = :r) "
-        f"AS v WHERE {where} AND (:after IS NULL OR v.seq {{op}} :after) "
+        "AS v WHERE {where} AND (:after IS NULL OR v.seq {op} :after) "
         "ORDER BY v.seq {order} LIMIT :n",
         {"c": name, "r": resource, "after": params.after, "n": params.limit + 1, "now": now},
         params.ascending,
+        where=where,
     ).fetchall()
     items = [resource_row(row, now) for row in rows[: params.limit]]
     return items, _page_end(items, len(rows) > params.limit, "seq")

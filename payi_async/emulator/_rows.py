@@ -62,20 +62,18 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 """
 
-# Timestamps are stored as fixed-width UTC strings (four-digit years), so comparing
-# the strings compares the moments.
-_END = (
-    "(SELECT w.start_timestamp FROM resources w WHERE w.category = resources.category "
-    "AND w.resource = resources.resource AND w.deleted_at IS NULL "
-    "AND (w.start_timestamp, w.seq) > (resources.start_timestamp, resources.seq) "
-    "ORDER BY w.start_timestamp, w.seq LIMIT 1)"
-)
-
+# The last column is the end: the start of the next live version. Timestamps are
+# stored as fixed-width UTC strings (four-digit years), so comparing the strings
+# compares the moments.
 _COLUMNS = (
     "seq, resource_id, category, resource, units, max_input_units, max_output_units, "
     "max_total_units, creation_timestamp, start_timestamp, resource_scope, aliases, "
     "deleted_at, (SELECT category_type FROM categories c WHERE c.name = category) "
-    f"AS category_type, {_END} AS end_timestamp"
+    "AS category_type, "
+    "(SELECT w.start_timestamp FROM resources w WHERE w.category = resources.category "
+    "AND w.resource = resources.resource AND w.deleted_at IS NULL "
+    "AND (w.start_timestamp, w.seq) > (resources.start_timestamp, resources.seq) "
+    "ORDER BY w.start_timestamp, w.seq LIMIT 1) AS end_timestamp"
 )
 
 #: SQL condition (over a derived table ``v`` of full rows and a ``:now`` parameter):
@@ -91,10 +89,16 @@ def execute(
     template: str,
     args: tuple[Any, ...] | dict[str, Any] = (),
     ascending: bool = True,
+    **fragments: str,
 ) -> sqlite3.Cursor:
-    """Run a query template: ``{cols}`` is a full row, ``{op}``/``{order}`` the direction."""
+    """Run a query template: ``{cols}`` is a full row, ``{op}``/``{order}`` the direction,
+    and each other ``{name}`` the SQL fragment given as ``name=`` (always a constant of
+    this package, never anything a client sent: values go in ``args``)."""
+    sql = template
+    for name, fragment in fragments.items():
+        sql = sql.replace("{" + name + "}", fragment)
     op, order = (">", "ASC") if ascending else ("<", "DESC")
-    sql = template.replace("{cols}", _COLUMNS).replace("{op}", op).replace("{order}", order)
+    sql = sql.replace("{cols}", _COLUMNS).replace("{op}", op).replace("{order}", order)
     return conn.execute(sql, args)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -17,12 +18,23 @@ from ._faults import FaultInjector, Faults
 from ._shapes import Renderer, Shapes
 from ._store import Store
 
-__all__ = ["DEFAULT_API_KEY", "LocalPayiServer", "ThreadedPayiServer"]
+__all__ = ["DEFAULT_API_KEY", "LocalPayiServer", "ThreadedPayiServer", "is_loopback"]
 
 T = TypeVar("T")
 
-#: The API key a server accepts when none is given.
+#: The API key a server accepts when none is given (printed in the README: it guards
+#: nothing, so a server listening beyond loopback refuses to use it).
 DEFAULT_API_KEY = "payi-emulator-key"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address (127.0.0.0/8, ``::1``)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to anything
 
 
 class LocalPayiServer:
@@ -36,6 +48,9 @@ class LocalPayiServer:
     ``keepalive_timeout``: seconds an idle keep-alive connection is kept open.
     ``shutdown_timeout``: seconds in-flight requests get to finish when stopping.
     ``clock``: "now" in UTC, for tests that need fixed timestamps.
+
+    A ``host`` other than loopback needs an ``api_key`` of your own: with the default
+    key it raises ``ValueError``.
     """
 
     def __init__(
@@ -53,6 +68,11 @@ class LocalPayiServer:
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
+        if api_key == DEFAULT_API_KEY and not is_loopback(host):
+            raise ValueError(
+                f"host {host!r} is not loopback: pass an api_key of your own (the default "
+                "key is published, so it would let anyone on the network in)"
+            )
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -196,6 +216,12 @@ class LocalPayiServer:
         """TCP connections accepted since start-up."""
         return self._ctx.connections_accepted
 
+    @property
+    def internal_errors(self) -> list[RequestRecord]:
+        """Every 5xx answered since start-up that was not an injected fault: the
+        emulator's own bugs (bad input is always a 4xx). Not cleared by ``clear_log``."""
+        return list(self._ctx.internal_errors)
+
     def clear_log(self) -> None:
         """Forget the recorded requests (counters are kept)."""
         self._ctx.log.clear()
@@ -336,3 +362,8 @@ class ThreadedPayiServer:
     def connections_accepted(self) -> int:
         """TCP connections accepted since start-up."""
         return self.server.connections_accepted
+
+    @property
+    def internal_errors(self) -> list[RequestRecord]:
+        """Every 5xx answered that was not an injected fault (see ``LocalPayiServer``)."""
+        return self.server.internal_errors

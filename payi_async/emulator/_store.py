@@ -196,8 +196,8 @@ class Store:
 
         With an idempotency key, a key seen before answers its stored status and body
         without running ``fn`` (the same key with another body, or on another method or
-        path, is a 422); a new key stores the answer in the same transaction as the write. An ``ApiError``
-        from ``fn`` rolls everything back and is not remembered.
+        path, is a 422); a new key stores the answer in the same transaction as the
+        write. An ``ApiError`` from ``fn`` rolls everything back and is not remembered.
         """
 
         def work() -> Outcome:
@@ -233,7 +233,7 @@ class Store:
     # ------------------------------------------------------------ queries (SQLite thread)
 
     def now(self) -> str:
-        """"Now" from ``clock``, formatted as stored."""
+        """The current time from ``clock``, formatted as stored."""
         return format_timestamp(self.clock())
 
     def categories_page(
@@ -261,8 +261,8 @@ class Store:
     def _rows(
         self, conn: sqlite3.Connection, where: str, args: tuple[Any, ...], now: str
     ) -> list[ResourceRow]:
-        rows = execute(conn, f"SELECT {{cols}} FROM resources WHERE {where}", args).fetchall()
-        return [resource_row(row, now) for row in rows]
+        rows = execute(conn, "SELECT {cols} FROM resources WHERE {where}", args, where=where)
+        return [resource_row(row, now) for row in rows.fetchall()]
 
     def _live_versions(
         self, conn: sqlite3.Connection, category: str, resource: str

@@ -204,6 +204,15 @@ def _max_units(body: Mapping[str, Any], field: str) -> int | None:
     return value
 
 
+def _is_unicode(text: str) -> bool:
+    """False for a string holding lone surrogates (JSON lets ``\\ud800`` through)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_create_body(body: object) -> CreateBody:
     """Validate a decoded Create Resource body; unknown fields are ignored."""
     if not isinstance(body, dict):
@@ -220,6 +229,8 @@ def parse_create_body(body: object) -> CreateBody:
         where = f"units.{name}"
         if not name:
             raise _bad("units must not have an empty unit name")
+        if not _is_unicode(name):
+            raise _bad(f"units has a unit name that is not valid Unicode: {name!r}")
         if not isinstance(unit, dict):
             raise _bad(f"{where} must be an object, not {type(unit).__name__}")
         prices: dict[str, float] = {}
