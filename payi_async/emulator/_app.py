@@ -43,9 +43,10 @@ __all__ = [
     "CONTEXT",
     "MAX_BODY_BYTES",
     "Context",
-    "JsonErrorHandler",
     "RequestRecord",
+    "logged_headers",
     "make_app",
+    "new_request_id",
 ]
 
 API_KEY_HEADER = "xProxy-api-key"
@@ -106,7 +107,8 @@ class _Call:
     replayed: bool = False
 
 
-def _new_request_id() -> str:
+def new_request_id() -> str:
+    """A fresh request id (a UUID4 string)."""
     return str(uuid.uuid4())
 
 
@@ -384,7 +386,7 @@ def _pre_handle(decision: Decision, ctx: Context) -> None:
 async def _handle(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     ctx.request_count += 1
-    request_id = _new_request_id()
+    request_id = new_request_id()
     decision = ctx.injector.decide(request.method)
     fault: str | None = decision.kind
     response: web.StreamResponse | None = None
@@ -430,7 +432,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         )
     finally:
         record = RequestRecord(
-            request.method, request.raw_path, status, request_id, fault, _logged(request)
+            request.method, request.raw_path, status, request_id, fault, logged_headers(request)
         )
         ctx.log.append(record)
         if status is not None and status >= 500 and fault is None:
@@ -439,44 +441,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _logged(request: web.BaseRequest) -> dict[str, str]:
+def logged_headers(request: web.BaseRequest) -> dict[str, str]:
+    """The request's headers as the log keeps them (without the API key)."""
     return {k: v for k, v in request.headers.items() if k.lower() != "xproxy-api-key"}
-
-
-class JsonErrorHandler(web.RequestHandler):
-    """aiohttp's connection handler, answering the errors aiohttp finds itself before
-    any application code runs (a malformed request line, headers too large, a bad
-    ``Content-Length``...) with the emulator's JSON error body instead of plain text,
-    and logging them like every other answer. ``ctx`` is set on a per-server subclass.
-    """
-
-    __slots__ = ()
-    ctx: Context
-
-    def handle_error(
-        self,
-        request: web.BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        """A JSON ``{"message", "statusCode"}`` answer; the connection is closed."""
-        super().handle_error(request, status, exc, message)  # logs; refuses if too late
-        request_id = _new_request_id()
-        if status >= 500:
-            text = "internal emulator error"
-        else:
-            text = message or (str(exc) if exc is not None else "") or "bad request"
-        response = web.json_response(ApiError(status, text).body(request_id), status=status)
-        response.headers["x-request-id"] = request_id
-        response.force_close()
-        record = RequestRecord(
-            request.method, request.raw_path, status, request_id, None, _logged(request)
-        )
-        self.ctx.log.append(record)
-        if status >= 500:
-            self.ctx.internal_errors.append(record)
-        return response
 
 
 def make_app(ctx: Context) -> web.Application:

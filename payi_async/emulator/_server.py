@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._app import API_KEY_HEADER, Context, JsonErrorHandler, RequestRecord, make_app
+from ._app import API_KEY_HEADER, Context, RequestRecord, make_app
 from ._faults import FaultInjector, Faults
+from ._protocol import JsonErrorHandler
 from ._shapes import Renderer, Shapes
 from ._store import Store
 
