@@ -359,13 +359,11 @@ class Store:
     def delete_category(self, conn: sqlite3.Connection, category: str) -> list[ResourceRow]:
         """Soft-delete a custom category and all its live versions."""
         self._writable(conn, category)
+        now = self.now()
         rows = self._rows(
-            conn, "category = ? AND deleted_at IS NULL ORDER BY resource, seq", (category,), ""
+            conn, "category = ? AND deleted_at IS NULL ORDER BY resource, seq", (category,), now
         )
-        conn.execute(
-            "UPDATE categories SET deleted_at = ? WHERE name = ?",
-            (format_timestamp(self.clock()), category),
-        )
+        conn.execute("UPDATE categories SET deleted_at = ? WHERE name = ?", (now, category))
         return self._mark_deleted(conn, rows)
 
     # ------------------------------------------------------------ conveniences

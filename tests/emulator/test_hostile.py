@@ -11,6 +11,7 @@ import asyncio
 import base64
 import io
 import json
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -539,4 +540,61 @@ async def test_extreme_years_are_stored_zero_padded_and_read_back(
         http, server, "custom.years", "r", {"units": UNITS, "start_timestamp": stored}
     )
     assert again["start_timestamp"] == stored
+    await _no_server_error_and_intact(server, await server.store.count_versions())
+
+
+_SEGMENTS = [
+    "",
+    "a",
+    "%",
+    "%zz",
+    "%00",
+    "%ff",
+    "%2F",
+    ".",
+    "..",
+    "system.openai",
+    "gpt-4o",
+    "x" * 300,
+]
+_QUERY = ["", "1", "0", "-1", "1001", "true", "FALSE", "yes", "%ff", "%zz", "a.b", "9" * 40]
+_VALUES: list[object] = [None, True, 0, -1, 1.5, 1e308, "x", "", [], {}, 10**20, "0999-01-01Z"]
+
+
+def _random_request(rng: random.Random) -> tuple[str, str, bytes | None, dict[str, str]]:
+    segments = [rng.choice(_SEGMENTS) for _ in range(rng.randint(0, 5))]
+    if len(segments) >= 2 and rng.random() < 0.8:
+        segments[1] = "resources"
+    query = "&".join(
+        f"{rng.choice(['limit', 'cursor', 'sort_ascending', 'Active'])}={rng.choice(_QUERY)}"
+        for _ in range(rng.randint(0, 3))
+    )
+    path = "/api/v1/categories" + "".join("/" + s for s in segments) + ("?" + query) * bool(query)
+    method = rng.choice(["GET", "POST", "DELETE", "PUT"])
+    body = None
+    if method == "POST":
+        unit = {
+            k: rng.choice(_VALUES) for k in ("input_price", "output_price") if rng.random() < 0.7
+        }
+        fields = {k: rng.choice(_VALUES) for k in ("max_input_units", "start_timestamp")}
+        body = json.dumps({"units": {rng.choice(["text", ""]): unit}, **fields}).encode()
+    headers = {"Idempotency-Key": rng.choice(["k1", "k2"])} if rng.random() < 0.3 else {}
+    return method, path, body, headers
+
+
+async def test_random_requests_never_get_a_5xx(
+    hostile: tuple[LocalPayiServer, aiohttp.ClientSession],
+) -> None:
+    server, http = hostile
+    rng = random.Random(10)
+    statuses: set[int] = set()
+    for _ in range(400):
+        method, path, body, headers = _random_request(rng)
+        url = URL(server.base_url + path, encoded=True)
+        async with http.request(method, url, data=body, headers=headers) as response:
+            answer = await response.json(content_type=None)
+        assert response.status < 500, (method, path, body, answer)
+        assert isinstance(answer, (dict, list)), (method, path, answer)
+        statuses.add(response.status)
+    assert {200, 400, 404, 405} <= statuses  # the requests reached every layer
     await _no_server_error_and_intact(server, await server.store.count_versions())
