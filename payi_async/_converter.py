@@ -28,10 +28,14 @@ from cattrs.preconf.json import make_converter
 
 from ._exceptions import APIResponseValidationError
 from ._models import (
+    AwsBedrockResource,
+    AzureResource,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
     CategoryResponse,
+    GoogleVertexResource,
+    MappedResource,
     ResourceCreate,
     Units,
 )
@@ -89,7 +93,14 @@ def _structure_float(value: Any, _: type) -> float:
     raise _WrongType(f"expected a number, got {_json_type(value)}")
 
 
+def _structure_bool(value: Any, _: type) -> bool:
+    if value is True or value is False:
+        return value
+    raise _WrongType(f"expected a boolean, got {_json_type(value)}")
+
+
 for _conv in _CONVERTERS:
+    _conv.register_structure_hook(bool, _structure_bool)
     _conv.register_structure_hook(str, _structure_str)
     _conv.register_structure_hook(int, _structure_int)
     _conv.register_structure_hook(float, _structure_float)
@@ -170,6 +181,10 @@ def _unstructure_keeping_extra(cls: type[T]) -> Callable[[Any], dict[str, Any]]:
 
 for _cls in (
     Units,
+    MappedResource,
+    AzureResource,
+    AwsBedrockResource,
+    GoogleVertexResource,
     CategoryResponse,
     CategoryDeleteResponse,
     CategoryDeleteResourceResponse,
@@ -184,12 +199,19 @@ _unstructure_create = make_dict_unstructure_fn(
 )
 
 
-def create_body(params: ResourceCreate) -> bytes:
-    """The JSON body of a create: the checked params, path fields and unset ones left out."""
+def create_body(params: ResourceCreate) -> dict[str, Any]:
+    """The JSON object of a create: the checked params, path fields and unset ones left out.
+
+    A price that is ``None`` is left out of its unit (never sent as ``null``), as the
+    vendor's client leaves out what the caller did not give; a unit with neither price
+    is sent as ``{}``.
+    """
     data = {k: val for k, val in _unstructure_create(params).items() if val is not None}
-    for unit in data["units"].values():
-        unit.pop("extra", None)
-    return json.dumps(data, separators=(",", ":")).encode()
+    data["units"] = {
+        name: {k: val for k, val in unit.items() if val is not None and k != "extra"}
+        for name, unit in data["units"].items()
+    }
+    return data
 
 
 @attrs.frozen
