@@ -99,6 +99,13 @@ def _structure_bool(value: Any, _: type) -> bool:
     raise _WrongType(f"expected a boolean, got {_json_type(value)}")
 
 
+_SCALAR_HOOKS: dict[type, Callable[[Any, type], Any]] = {
+    str: _structure_str,
+    int: _structure_int,
+    float: _structure_float,
+    bool: _structure_bool,
+}
+
 for _conv in _CONVERTERS:
     _conv.register_structure_hook(bool, _structure_bool)
     _conv.register_structure_hook(str, _structure_str)
@@ -147,7 +154,10 @@ def _keep_extra(cls: type[T], conv: cattrs.BaseConverter) -> StructureHook:
     """A hook structuring ``cls`` that keeps unknown keys in ``extra``."""
     known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")  # type: ignore[arg-type]
     names = tuple(known)
-    base = make_dict_structure_fn(cls, conv, extra=override(omit=True))
+    if conv is _fast:
+        base = _fast_structure_fn(cls)
+    else:
+        base = make_dict_structure_fn(cls, conv, extra=override(omit=True))
 
     def structure(data: Any, _: type) -> T:
         if not isinstance(data, dict):
@@ -164,6 +174,40 @@ def _keep_extra(cls: type[T], conv: cattrs.BaseConverter) -> StructureHook:
         return obj
 
     return structure
+
+
+def _fast_structure_fn(cls: type[T]) -> Callable[[dict[str, Any], Any], T]:
+    """The fast converter's structure function for ``cls`` (``extra`` left out).
+
+    Like cattrs' generated one, but a null optional field is skipped (it is the
+    default) and a scalar of the exact type is taken without a call: models have many
+    optional fields, most of them null or plain scalars. Anything unusual goes to the
+    same hooks, and any failure to the detailed converter, so results are the same.
+    """
+    namespace: dict[str, Any] = {"cls": cls}
+    lines = ["def structure(o, _):", "    kw = {}"]
+    for i, a in enumerate(attrs.fields(attrs.resolve_types(cls))):  # type: ignore[arg-type, type-var]
+        if a.name == "extra":
+            continue
+        optional = _is_optional(a.type)
+        type_ = next(t for t in get_args(a.type) if t is not NoneType) if optional else a.type
+        namespace[f"h{i}"] = _fast.get_structure_hook(type_)
+        namespace[f"t{i}"] = type_
+        get = f"o.get({a.name!r})" if optional else f"o[{a.name!r}]"
+        lines.append(f"    v = {get}")
+        indent = "    "
+        if optional:
+            lines.append("    if v is not None:")
+            indent = "        "
+        if type_ in _SCALAR_HOOKS:
+            value = f"v if v.__class__ is t{i} else h{i}(v, t{i})"
+        else:
+            value = f"h{i}(v, t{i})"
+        lines.append(f"{indent}kw[{a.name!r}] = {value}")
+    lines.append("    return cls(**kw)")
+    exec("\n".join(lines), namespace)  # noqa: S102 (our own generated code)
+    result: Callable[[dict[str, Any], Any], T] = namespace["structure"]
+    return result
 
 
 def _unstructure_keeping_extra(cls: type[T]) -> Callable[[Any], dict[str, Any]]:

@@ -429,3 +429,45 @@ def test_the_partial_unit_body_is_plain_json() -> None:
     body = create_body(params)
     assert isinstance(body, dict)
     assert json.loads(json.dumps(body)) == {"units": PARTIAL, "max_total_units": 3}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        HOSTED,
+        resource_json(),
+        resource_json(units=PARTIAL, max_input_units=7.0, aliases=[]),
+        HOSTED | {"cost_per_hour": 3, "mapped_resource": {}, "azure_resource": None},
+        HOSTED | {"units": {"t": {"input_price": 1, "output_price": None}}, "new": {"a": 1}},
+    ],
+)
+def test_the_fast_structuring_path_agrees_with_the_detailed_one(body: dict[str, Any]) -> None:
+    from payi_async._converter import _fast, converter
+
+    fast = _fast.structure(body, CategoryResourceResponse)
+    detailed = converter.structure(body, CategoryResourceResponse)
+    assert fast == detailed
+    assert fast.extra == detailed.extra
+    assert fast.to_dict() == detailed.to_dict()
+    assert type(fast.units[next(iter(fast.units))].input_price) in (float, type(None))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        HOSTED | {"active": 1},
+        HOSTED | {"large_context_threshold": True},
+        HOSTED | {"units": {"t": {"input_price": "1"}}},
+        {k: val for k, val in HOSTED.items() if k != "resource_id"},
+        HOSTED | {"aliases": "abc"},
+    ],
+)
+def test_the_fast_structuring_path_refuses_what_the_detailed_one_refuses(
+    body: dict[str, Any],
+) -> None:
+    from payi_async._converter import _fast, converter
+
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        _fast.structure(body, CategoryResourceResponse)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        converter.structure(body, CategoryResourceResponse)
