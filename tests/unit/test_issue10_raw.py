@@ -211,3 +211,30 @@ async def test_empty_names_raise_value_error_in_every_mode(live: LiveServer) -> 
             async with payi.categories.resources.with_streaming_response.retrieve("", "c", "r"):
                 pass
     assert live.seen == []
+
+
+async def test_a_key_echoed_back_is_masked_in_raw_and_streamed_responses(
+    live: LiveServer,
+) -> None:
+    async def answer(request: web.Request) -> web.Response:
+        echoed = request.headers["xProxy-api-key"]
+        return web.json_response(
+            resource_json(resource_scope=echoed), headers={"x-echo": f"key={echoed}"}
+        )
+
+    live.respond = answer
+    async with _client(live) as payi:
+        raw = await payi.categories.resources.with_raw_response.retrieve("i", "c", "r")
+        async with payi.with_streaming_response.categories.resources.retrieve(
+            "i", "c", "r"
+        ) as streamed:
+            streamed_text = await streamed.text()
+            streamed_header = streamed.headers["x-echo"]
+    for text, header in (
+        (await raw.text(), raw.headers["x-echo"]),
+        (streamed_text, streamed_header),
+    ):
+        assert KEY not in text and KEY not in header
+        assert '"resource_scope": "***"' in text
+        assert header == "key=***"
+    assert (await raw.parse()).resource_scope == "***"
