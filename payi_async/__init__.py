@@ -28,15 +28,20 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._models import (
+    AwsBedrockResource,
+    AzureResource,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
     CategoryResponse,
+    GoogleVertexResource,
+    MappedResource,
     ResourceCreate,
     Units,
 )
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._resources import AsyncCategories, AsyncResources
+from ._response import AsyncAPIResponse, AsyncResponseContextManager, AsyncResponseView, RequestInfo
 from ._retry import RetryPolicy
 from ._transport import Timeout
 from ._version import __version__
@@ -53,16 +58,25 @@ __all__ = [
     "AsyncCursorPage",
     "AsyncPager",
     "AsyncResources",
+    # raw and streaming responses
+    "AsyncAPIResponse",
+    "AsyncResponseContextManager",
+    "AsyncResponseView",
+    "RequestInfo",
     # bulk creates
     "BulkCreated",
     "BulkFailure",
     "BulkProgress",
     "BulkResult",
     # models
+    "AwsBedrockResource",
+    "AzureResource",
     "CategoryDeleteResourceResponse",
     "CategoryDeleteResponse",
     "CategoryResourceResponse",
     "CategoryResponse",
+    "GoogleVertexResource",
+    "MappedResource",
     "ResourceCreate",
     "Units",
     # errors

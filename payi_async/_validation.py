@@ -17,6 +17,7 @@ __all__ = [
     "MAX_SEGMENT_BYTES",
     "optional_bool",
     "optional_count",
+    "optional_price",
     "optional_str",
     "page_limit",
     "price",
@@ -42,7 +43,7 @@ def segment(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {_kind(value)}")
     if not value:
-        raise ValueError(f"{name} must not be empty")
+        raise ValueError(f"Expected a non-empty value for `{name}` but received {value!r}")
     if value in (".", ".."):
         raise ValueError(
             f"{name} must not be {value!r}: servers and proxies resolve such a path "
@@ -124,8 +125,12 @@ def price(name: str, value: object) -> float:
     return number
 
 
-def units(name: str, value: object) -> dict[str, tuple[float, float]]:
-    """``{unit name: {input_price, output_price}}`` (or ``Units``) as price pairs."""
+def units(name: str, value: object) -> dict[str, tuple[float | None, float | None]]:
+    """``{unit name: {input_price, output_price}}`` (or ``Units``) as price pairs.
+
+    Either price may be left out or ``None`` (the hosted API allows a unit with one
+    price or none); a price that is given must be a finite number, zero or more.
+    """
     if not isinstance(value, Mapping):
         raise TypeError(
             f"{name} must be a mapping of unit name to {{input_price, output_price}}, "
@@ -133,37 +138,41 @@ def units(name: str, value: object) -> dict[str, tuple[float, float]]:
         )
     if not value:
         raise ValueError(f"{name} must name at least one unit type, e.g. {{'text': {{...}}}}")
-    checked: dict[str, tuple[float, float]] = {}
+    checked: dict[str, tuple[float | None, float | None]] = {}
     for unit, prices in value.items():
         if not isinstance(unit, str) or not unit:
             raise ValueError(f"{name} keys must be non-empty unit names, not {unit!r}")
         where = f"{name}[{unit!r}]"
         if not isinstance(prices, Mapping):
             prices = _units_as_mapping(where, prices)
-        missing = _UNIT_KEYS - prices.keys()
-        if missing:
-            raise ValueError(f"{where} is missing {', '.join(sorted(missing))}")
         unknown = prices.keys() - _UNIT_KEYS
         if unknown:
             raise ValueError(
                 f"{where} has unknown key(s) {sorted(map(str, unknown))}; "
-                "expected input_price and output_price"
+                "expected input_price and/or output_price"
             )
         checked[unit] = (
-            price(f"{where}.input_price", prices["input_price"]),
-            price(f"{where}.output_price", prices["output_price"]),
+            optional_price(f"{where}.input_price", prices.get("input_price")),
+            optional_price(f"{where}.output_price", prices.get("output_price")),
         )
     return checked
 
 
+def optional_price(name: str, value: object) -> float | None:
+    """A price that may be absent (``None``); otherwise as ``price``."""
+    return None if value is None else price(name, value)
+
+
 def _units_as_mapping(where: str, prices: object) -> Mapping[str, Any]:
-    input_price = getattr(prices, "input_price", None)
-    output_price = getattr(prices, "output_price", None)
-    if input_price is None or output_price is None:
+    if not (hasattr(prices, "input_price") and hasattr(prices, "output_price")):
         raise TypeError(
-            f"{where} must be a mapping with input_price and output_price, not {_kind(prices)}"
+            f"{where} must be a mapping with input_price and/or output_price (or Units), "
+            f"not {_kind(prices)}"
         )
-    return {"input_price": input_price, "output_price": output_price}
+    return {
+        "input_price": getattr(prices, "input_price"),  # noqa: B009
+        "output_price": getattr(prices, "output_price"),  # noqa: B009
+    }
 
 
 def timestamp(name: str, value: object) -> str | None:

@@ -22,6 +22,7 @@ from payi_async import (
     Units,
 )
 from payi_async._portal import Portal, SyncCursorPage
+from payi_async._sync_response import ResponseView
 
 
 class Resources:
@@ -35,7 +36,7 @@ class Resources:
         self,
         resource: str,
         category: str,
-        units: Mapping[str, Units | Mapping[str, float]],
+        units: Mapping[str, Units | Mapping[str, float | None]],
         max_input_units: int | None = None,
         max_output_units: int | None = None,
         max_total_units: int | None = None,
@@ -43,11 +44,14 @@ class Resources:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Create a new version of ``resource`` in ``category`` with these unit prices.
 
         A category that does not exist yet is created as a custom one. ``units`` maps
         each unit type to ``{"input_price": ..., "output_price": ...}`` (or ``Units``);
+        either price may be left out (or ``None``), and is then not sent.
         ``start_timestamp`` is an aware ``datetime`` or an ISO 8601 string. Each call
         carries one ``Idempotency-Key``, the same on every retry, so a retried create
         makes one version on a server that honours the header.
@@ -63,6 +67,8 @@ class Resources:
             start_timestamp=start_timestamp,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def create_many(
@@ -104,6 +110,8 @@ class Resources:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Get one version of a resource by its ``resource_id``."""
         return self._portal.call(
@@ -113,6 +121,8 @@ class Resources:
             resource=resource,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def list(
@@ -123,13 +133,18 @@ class Resources:
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> SyncCursorPage[CategoryResourceResponse]:
         """List the versions of one resource, a page at a time.
 
         The result is the first page; ``for`` over it for every
-        version of every page.
+        version of every page. ``active=True`` lists only the version in effect now,
+        ``active=False`` only the others (deleted, ended or not started yet); left
+        out, the server's default applies.
         """
         return SyncCursorPage.first(
             self._portal,
@@ -139,8 +154,11 @@ class Resources:
                 cursor=cursor,
                 limit=limit,
                 sort_ascending=sort_ascending,
+                active=active,
                 timeout=timeout,
                 extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
             ),
         )
 
@@ -152,6 +170,8 @@ class Resources:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Soft-delete one version of a resource; answers the deleted version.
 
@@ -165,7 +185,23 @@ class Resources:
             resource=resource,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
+
+    @property
+    def with_raw_response(self) -> ResponseView:
+        """These methods answering an ``APIResponse`` (status, headers, body,
+        ``parse()``) instead of the model: ``x.with_raw_response.retrieve(...)``.
+        """
+        return ResponseView(self._async.with_raw_response, self._portal)
+
+    @property
+    def with_streaming_response(self) -> ResponseView:
+        """These methods as ``with x.with_streaming_response.retrieve(...) as r:``,
+        the body read only when asked and the connection released when the block ends.
+        """
+        return ResponseView(self._async.with_streaming_response, self._portal)
 
 
 class Categories:
@@ -184,13 +220,17 @@ class Categories:
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> SyncCursorPage[CategoryResponse]:
         """List all categories, system and custom, a page at a time.
 
         The result is the first page; ``for`` over it for every
-        category of every page.
+        category of every page. ``active=True`` lists the categories with at least one
+        version in effect now, ``active=False`` those with none.
         """
         return SyncCursorPage.first(
             self._portal,
@@ -198,8 +238,11 @@ class Categories:
                 cursor=cursor,
                 limit=limit,
                 sort_ascending=sort_ascending,
+                active=active,
                 timeout=timeout,
                 extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
             ),
         )
 
@@ -209,6 +252,8 @@ class Categories:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryDeleteResponse:
         """Soft-delete a category and every resource in it.
 
@@ -216,7 +261,12 @@ class Categories:
         so a retry after a lost answer is answered as the first attempt was.
         """
         return self._portal.call(
-            self._async.delete, category=category, timeout=timeout, extra_headers=extra_headers
+            self._async.delete,
+            category=category,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def delete_resource(
@@ -226,6 +276,8 @@ class Categories:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryDeleteResourceResponse:
         """Soft-delete every version of one resource in a category.
 
@@ -238,6 +290,8 @@ class Categories:
             category=category,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def list_resources(
@@ -247,13 +301,17 @@ class Categories:
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> SyncCursorPage[CategoryResourceResponse]:
         """List the resources of a category, a page at a time.
 
         The result is the first page; ``for`` over it for every
-        resource of every page.
+        resource of every page. ``active=True`` lists only versions in effect now,
+        ``active=False`` only the others (deleted, ended or not started yet).
         """
         return SyncCursorPage.first(
             self._portal,
@@ -262,7 +320,24 @@ class Categories:
                 cursor=cursor,
                 limit=limit,
                 sort_ascending=sort_ascending,
+                active=active,
                 timeout=timeout,
                 extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
             ),
         )
+
+    @property
+    def with_raw_response(self) -> ResponseView:
+        """These methods answering an ``APIResponse`` (status, headers, body,
+        ``parse()``) instead of the model: ``x.with_raw_response.retrieve(...)``.
+        """
+        return ResponseView(self._async.with_raw_response, self._portal)
+
+    @property
+    def with_streaming_response(self) -> ResponseView:
+        """These methods as ``with x.with_streaming_response.retrieve(...) as r:``,
+        the body read only when asked and the connection released when the block ends.
+        """
+        return ResponseView(self._async.with_streaming_response, self._portal)

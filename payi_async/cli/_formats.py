@@ -327,6 +327,8 @@ def _add_unit(group: _Group, line: int, row: dict[str, str]) -> None:
         problems.append("unit must not be empty")
     prices: dict[str, float] = {}
     for name in ("input_price", "output_price"):
+        if not row[name]:
+            continue  # a unit may carry one price, or neither
         try:
             prices[name] = float(row[name])
         except ValueError:
@@ -359,7 +361,11 @@ def import_row(version: CategoryResourceResponse | ResourceCreate) -> dict[str, 
         "category": version.category,
         "resource": version.resource,
         "units": {
-            name: {"input_price": u.input_price, "output_price": u.output_price}
+            name: {
+                k: price
+                for k, price in (("input_price", u.input_price), ("output_price", u.output_price))
+                if price is not None
+            }
             for name, u in version.units.items()
         },
     }
@@ -381,8 +387,8 @@ def csv_rows(version: CategoryResourceResponse) -> Iterator[list[str]]:
             version.category,
             version.resource,
             name,
-            repr(float(units.input_price)),
-            repr(float(units.output_price)),
+            "" if units.input_price is None else repr(float(units.input_price)),
+            "" if units.output_price is None else repr(float(units.output_price)),
             *limits,
             start,
         ]

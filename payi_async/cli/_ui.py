@@ -54,8 +54,8 @@ class Ui:
         self.err.print(f"[bold red]error:[/bold red] {escape(text)}")
 
 
-def _price(value: float) -> str:
-    return f"{value:.4g}"
+def _price(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _when(value: str | None) -> str:
