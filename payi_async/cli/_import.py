@@ -29,7 +29,14 @@ from typing import Any
 from .._bulk import BulkFailure, BulkResult
 from .._exceptions import APIStatusError
 from .._models import ResourceCreate
-from ._commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, make_client
+from ._commands import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    detect_format_or_none,
+    make_client,
+)
 from ._formats import Format, Parsed, Problem, detect_format, import_row, read_items
 from ._ui import ImportProgress, Ui
 
@@ -37,13 +44,15 @@ __all__ = ["run_import"]
 
 #: Failures listed on the terminal; the rest go only to ``--report``.
 SHOWN_FAILURES = 20
+#: Rows checked between two chances for Ctrl-C to stop the check.
+CHECK_SLICE = 2000
 
 
 class InputChanged(Exception):
     """The file no longer reads as it did when it was checked."""
 
 
-def _check_file(path: Path, fmt: Format, assume_utc: bool) -> tuple[int, list[Problem]]:
+async def _check_file(path: Path, fmt: Format, assume_utc: bool) -> tuple[int, list[Problem]]:
     count = 0
     problems: list[Problem] = []
     for entry in _read(path, fmt, assume_utc):
@@ -51,6 +60,8 @@ def _check_file(path: Path, fmt: Format, assume_utc: bool) -> tuple[int, list[Pr
             problems.append(entry)
         else:
             count += 1
+            if count % CHECK_SLICE == 0:
+                await asyncio.sleep(0)  # lets Ctrl-C stop a long check
     return count, problems
 
 
@@ -156,7 +167,12 @@ async def run_import(args: argparse.Namespace, ui: Ui) -> int:
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
 
-    total, problems = _check_file(path, fmt, args.assume_utc)
+    if args.report is not None and detect_format_or_none(args.report) in ("csv", "json"):
+        raise UsageError(
+            f"--report writes JSON Lines (import rows with _line and _error); "
+            f"name it .jsonl, not {Path(args.report).suffix}"
+        )
+    total, problems = await _check_file(path, fmt, args.assume_utc)
     if problems:
         for problem in problems:
             ui.error(f"{args.file}:{problem.line}: {problem.message}")

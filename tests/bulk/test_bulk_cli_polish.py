@@ -21,11 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from _bulk_support import item, threaded_versions_in
 
+from payi_async import CategoryResourceResponse, Units
 from payi_async._validation import timestamp
 from payi_async.cli import main
+from payi_async.cli._formats import csv_rows, import_row
 from payi_async.emulator import Faults, ThreadedPayiServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -335,6 +338,29 @@ def test_ctrl_c_at_the_delete_question(
     assert len(live(threaded_server, "custom.q")) == 2
 
 
+def test_ctrl_c_stops_the_check_of_a_long_file(tmp_path: Path) -> None:
+    line = json.dumps(item("custom.long", 1)) + "\n"
+    source = tmp_path / "long.jsonl"
+    source.write_text(line * 150_000, "utf-8")  # a check of a second or more
+    args = ["--api-key", "k", "--base-url", "http://127.0.0.1:9", "import", str(source)]
+    with cli_process([*args, "--dry-run"]) as process:
+        fds = Path(f"/proc/{process.pid}/fd")
+        give_up = time.monotonic() + 30
+        while not any(_points_to(fd, source) for fd in fds.iterdir()):  # reading it now
+            assert process.poll() is None and time.monotonic() < give_up
+            time.sleep(0.005)
+        err = interrupt(process, times=2)
+    assert process.returncode == 130, err
+    assert err.strip() == "Interrupted.", err
+
+
+def _points_to(fd: Path, target: Path) -> bool:
+    try:
+        return os.readlink(fd) == str(target)
+    except OSError:
+        return False
+
+
 # ---------------------------------------------------------------- stdout closed early
 
 
@@ -494,3 +520,32 @@ def test_no_color_is_honoured(
         return re.sub(r"\x1b\[[0-9;]*m|request_id=[0-9a-f-]+", "", text)
 
     assert words(plain) == words(coloured)
+
+
+def test_a_report_named_as_another_format_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_jsonl(tmp_path / "prices.jsonl", [item("custom.x", 1)])
+    key = ["--api-key", "k", "--base-url", "http://127.0.0.1:9"]
+    assert main([*key, "import", str(source), "--report", str(tmp_path / "bad.csv")]) == 2
+    assert "name it .jsonl" in capsys.readouterr().err
+    assert not (tmp_path / "bad.csv").exists()
+
+
+def test_an_exported_server_time_without_an_offset_is_written_as_utc() -> None:
+    # The server's clock is UTC; a row written from its answer must import again.
+    version = CategoryResourceResponse(
+        resource_id="rid",
+        category="custom.c",
+        resource="r",
+        units={"text": Units(0.1, 0.2)},
+        start_timestamp="2025-03-01T12:00:00",
+    )
+    row = import_row(version, with_id=True)
+    assert row["start_timestamp"] == "2025-03-01T12:00:00+00:00"
+    assert row["resource_id"] == "rid"
+    (cells,) = csv_rows(version)
+    assert cells[-1] == "2025-03-01T12:00:00+00:00"
+    untimely = attrs.evolve(version, start_timestamp="whenever")
+    # Not a time at all: left as it is, for the import to report.
+    assert import_row(untimely)["start_timestamp"] == "whenever"
