@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -28,11 +28,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .._bulk import BulkProgress
 from .._models import CategoryResourceResponse, CategoryResponse
 from .._retry import RetryNotice
-from ._formats import parse_iso
+from .._validation import parse_timestamp
 
 __all__ = ["ImportProgress", "Ui", "categories_table", "retry_text", "versions_table"]
 
@@ -128,7 +129,7 @@ def _when(value: str | None) -> str:
     if value is None:
         return ""
     try:
-        moment = parse_iso(value)
+        moment = parse_timestamp("time", value, assume_utc=True)  # a server's clock: UTC
     except ValueError:
         return value
     if moment.utcoffset() == timedelta(0):
@@ -192,11 +193,23 @@ def versions_table(
     return table
 
 
+class _ProgressWithStatus(Progress):
+    """A progress bar with a line of status beneath it (the latest retry)."""
+
+    status = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        if self.status:
+            yield Text(self.status, style="yellow", no_wrap=True, overflow="ellipsis")
+
+
 class ImportProgress:
-    """A rich progress bar fed by ``create_many``'s ``on_progress``: done/failed/total, rate."""
+    """A rich progress bar fed by ``create_many``'s ``on_progress``: done/failed/total,
+    rate, and beneath it the latest retry with a count of them all."""
 
     def __init__(self, ui: Ui, total: int, description: str) -> None:
-        self._progress = Progress(
+        self._progress = _ProgressWithStatus(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -204,20 +217,19 @@ class ImportProgress:
             TextColumn("{task.fields[rate]:>8.1f}/s"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            TextColumn("[yellow]{task.fields[retries]}[/yellow]"),
             console=ui.err,
         )
         self._task: TaskID = self._progress.add_task(
-            escape(description), total=total, failed=0, rate=0.0, retries=""
+            escape(description), total=total, failed=0, rate=0.0
         )
         self._ui = ui
         self._retries = 0
 
     def _retry(self, notice: RetryNotice) -> None:
-        # One line per retry would bury the bar under a flaky server: count them here.
+        # One line per retry would bury the bar under a flaky server: one line for all.
         self._retries += 1
-        text = f"{self._retries} retried, last {retry_text(notice)}"
-        self._progress.update(self._task, retries=escape(text))
+        plural = "retry" if self._retries == 1 else "retries"
+        self._progress.status = f"{retry_text(notice)} ({self._retries} {plural} so far)"
 
     def __call__(self, progress: BulkProgress) -> None:
         """Show one ``BulkProgress`` snapshot."""

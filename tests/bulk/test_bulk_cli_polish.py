@@ -133,7 +133,7 @@ def test_timeout_option_and_a_line_for_each_retry(
     assert "positive number of seconds" in capsys.readouterr().err
 
 
-def test_import_counts_retries_beside_its_progress_bar(
+def test_import_shows_the_latest_retry_beneath_its_progress_bar(
     threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write_jsonl(tmp_path / "prices.jsonl", [item("custom.r", i) for i in range(60)])
@@ -141,7 +141,9 @@ def test_import_counts_retries_beside_its_progress_bar(
     args = [*connect(threaded_server), "--max-retries", "10", "import", str(source)]
     assert main(args) == 0
     err = capsys.readouterr().err
-    assert re.search(r"\d+ retried, last retrying \(\d+/11\) after status 503\u2026", err), err
+    # One line beneath the bar, not one per retry.
+    status = r"^retrying \(\d+/11\) after status 503\u2026 \(\d+ retr(y|ies) so far\)$"
+    assert len(re.findall(status, err, re.MULTILINE)) == 1, err
     assert "Created 60 of 60" in err
 
 
