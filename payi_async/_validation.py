@@ -204,6 +204,11 @@ def parse_timestamp(name: str, value: object, *, assume_utc: bool = False) -> da
         return value
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a datetime or an ISO 8601 str, not {_kind(value)}")
+    return _parse_text(name, value, assume_utc)[0]
+
+
+def _parse_text(name: str, value: str, assume_utc: bool) -> tuple[datetime, bool]:
+    """``value`` as an aware datetime, and whether it carried its own offset."""
     text = value.strip()
     if not text:
         raise ValueError(f"{name} must not be an empty string")
@@ -226,7 +231,7 @@ def parse_timestamp(name: str, value: object, *, assume_utc: bool = False) -> da
             raise ValueError(f"{name} has an impossible UTC offset: {value!r}")
         zone = timezone(-delta if offset[0] == "-" else delta)
     try:
-        return datetime(
+        moment = datetime(
             int(year),
             int(month),
             int(day),
@@ -238,6 +243,7 @@ def parse_timestamp(name: str, value: object, *, assume_utc: bool = False) -> da
         )
     except ValueError as exc:
         raise ValueError(f"{name} is not a valid date-time: {value!r} ({exc})") from None
+    return moment, offset is not None
 
 
 def timestamp(name: str, value: object, *, assume_utc: bool = False) -> str | None:
@@ -246,12 +252,7 @@ def timestamp(name: str, value: object, *, assume_utc: bool = False) -> str | No
     UTC), a datetime in ``isoformat()``."""
     if value is None:
         return None
-    moment = parse_timestamp(name, value, assume_utc=assume_utc)
-    if isinstance(value, str) and _has_offset(value):
-        return value.strip()
-    return moment.isoformat()
-
-
-def _has_offset(text: str) -> bool:
-    match = _ISO.fullmatch(text.strip())
-    return match is not None and match.group(8) is not None
+    if isinstance(value, str):
+        moment, own_offset = _parse_text(name, value, assume_utc)
+        return value.strip() if own_offset else moment.isoformat()
+    return parse_timestamp(name, value, assume_utc=assume_utc).isoformat()
