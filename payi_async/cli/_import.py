@@ -91,6 +91,8 @@ def _failure_record(failure: BulkFailure, line: int) -> dict[str, Any]:
     record: dict[str, Any] = import_row(item) if isinstance(item, ResourceCreate) else {}
     record["_line"] = line
     record["_error"] = failure.message
+    if isinstance(failure.error, asyncio.CancelledError):
+        record["_error"] = "CancelledError: in flight when interrupted; it may have been created"
     if isinstance(failure.error, APIStatusError):
         record["_status_code"] = failure.error.status_code
     return record
