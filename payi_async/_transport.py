@@ -36,7 +36,7 @@ from ._exceptions import (
     APITimeoutError,
     status_error_class,
 )
-from ._retry import RetryPolicy, server_delay
+from ._retry import RetryNotice, RetryPolicy, server_delay
 from ._throttle import Throttle
 from ._version import __version__
 
@@ -281,9 +281,7 @@ class Transport:
                 if retry >= policy.max_retries:
                     raise error from _scrubbed(exc)
                 delay = policy.backoff(retry)
-                log.debug(
-                    "%s %s failed (%s); retry %d in %.2f s", method, url, error, retry + 1, delay
-                )
+                _log_retry(method, url, retry, policy, _failure_reason(exc), delay)
             else:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug(
@@ -307,7 +305,7 @@ class Transport:
                     log.debug("%s %s: server asks %.0f s of wait; not retrying", method, url, asked)
                     raise status_error
                 delay = asked if asked is not None else policy.backoff(retry)
-                log.debug("%s %s -> %d; retry %d in %.2f s", method, url, status, retry + 1, delay)
+                _log_retry(method, url, retry, policy, f"status {status}", delay)
                 if status == 429:
                     # The throttle holds this attempt back along with every other one.
                     self._throttle.limited(loop.time(), delay)
@@ -459,6 +457,37 @@ def _scrubbed(exc: BaseException) -> BaseException:
             info.url, info.method, CIMultiDictProxy(headers), info.real_url
         )
     return exc
+
+
+def _log_retry(
+    method: str, url: str, retry: int, policy: RetryPolicy, reason: str, wait: float
+) -> None:
+    notice = RetryNotice(
+        attempt=retry + 2, max_attempts=policy.max_retries + 1, reason=reason, wait=wait
+    )
+    log.info(
+        "retrying %s %s (%d/%d) after %s in %.1f s",
+        method,
+        url,
+        notice.attempt,
+        notice.max_attempts,
+        reason,
+        wait,
+        extra={"payi_retry": notice},
+    )
+
+
+def _failure_reason(exc: BaseException) -> str:
+    """A short phrase for a failed attempt: "a read timeout", "a connection error"."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "a connect timeout"
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return "a read timeout"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "a timeout"
+    return "a connection error"
 
 
 async def sleep(seconds: float) -> None:
