@@ -73,6 +73,8 @@ class Context:
     log: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=10_000))
     request_count: int = 0
     connections_accepted: int = 0
+    #: Act as a server that does not honour ``Idempotency-Key``.
+    ignore_idempotency: bool = False
 
 
 CONTEXT = web.AppKey("payi_emulator_context", Context)
@@ -174,7 +176,7 @@ async def _retrieve(call: _Call) -> tuple[int, Any]:
 
 def _idempotency(call: _Call, payload: object) -> IdempotencyKey | None:
     key = call.request.headers.get(_IDEMPOTENCY_HEADER)
-    if key is None:
+    if key is None or call.ctx.ignore_idempotency:
         return None
     if not key or len(key) > _MAX_IDEMPOTENCY_KEY:
         raise ApiError(400, f"{_IDEMPOTENCY_HEADER} must be 1 to 255 characters")

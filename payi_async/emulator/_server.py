@@ -36,6 +36,8 @@ class LocalPayiServer:
     ``keepalive_timeout``: seconds an idle keep-alive connection is kept open.
     ``shutdown_timeout``: seconds in-flight requests get to finish when stopping.
     ``clock``: "now" in UTC, for tests that need fixed timestamps.
+    ``ignore_idempotency``: accept ``Idempotency-Key`` and ignore it (a retried
+    write is done again), as a server that does not honour the header would.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class LocalPayiServer:
         keepalive_timeout: float = 75.0,
         shutdown_timeout: float = 2.0,
         clock: Callable[[], datetime] | None = None,
+        ignore_idempotency: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -65,6 +68,7 @@ class LocalPayiServer:
             api_key=api_key,
             renderer=Renderer(shapes),
             injector=FaultInjector(faults),
+            ignore_idempotency=ignore_idempotency,
         )
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
