@@ -57,16 +57,15 @@ def _price(units: object, name: str) -> float | None:
 
 
 def _body(item: ResourceCreate) -> dict[str, Any]:
-    """The create's content in one canonical form (sorted units, start in UTC)."""
-    start = item.start_timestamp
-    moment = server_instant(start)
+    """The create's content in one canonical form (units sorted; the start as sent, so
+    that one key never names two different request bodies)."""
     return {
         "units": {
             name: [_price(u, "input_price"), _price(u, "output_price")]
             for name, u in sorted(item.units.items())
         },
         "limits": [getattr(item, name) for name in _LIMITS],
-        "start": moment.isoformat() if moment is not None else start,
+        "start": item.start_timestamp,
     }
 
 
@@ -123,8 +122,8 @@ def _rows(items: Iterable[ResourceCreate | Mapping[str, Any]]) -> list[_Row]:
         slot = (item.category, item.resource, start)
         earlier = seen.get(slot)
         if earlier is not None:
-            if _body(earlier.item) == _body(item):
-                continue
+            if {**_body(earlier.item), "start": None} == {**_body(item), "start": None}:
+                continue  # the same version, perhaps with its start written differently
             when = "in effect now (no start_timestamp)" if start is None else f"at {start}"
             raise ValueError(
                 f"items {earlier.index} and {index} both describe {item.category!r}/"
