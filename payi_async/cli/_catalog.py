@@ -68,13 +68,20 @@ def _units(item: ResourceCreate | CategoryResourceResponse) -> str:
     )
 
 
-def _limits(item: ResourceCreate | CategoryResourceResponse) -> list[str]:
-    names = ("max_input_units", "max_output_units", "max_total_units")
-    return ["" if getattr(item, n) is None else f"{getattr(item, n):,}" for n in names]
+def _limits(item: ResourceCreate | CategoryResourceResponse) -> str:
+    names = (("in", "max_input_units"), ("out", "max_output_units"), ("total", "max_total_units"))
+    return " ".join(
+        f"{short} {getattr(item, n):,}" for short, n in names if getattr(item, n) is not None
+    )
 
 
-def plan_table(plan: CatalogPlan) -> Table:
-    """The creates (+) and deletes (-) of a plan; unchanged rows are only counted."""
+#: Rows of a plan shown in its table; ``--json`` lists them all.
+SHOWN_ROWS = 50
+
+
+def plan_table(plan: CatalogPlan, shown: int = SHOWN_ROWS) -> Table:
+    """The creates (+) and deletes (-) of a plan, the first ``shown`` of them;
+    unchanged rows are only counted."""
     table = Table(
         title=(
             f"Plan: {len(plan.creates)} to create, {len(plan.unchanged)} unchanged, "
@@ -85,26 +92,26 @@ def plan_table(plan: CatalogPlan) -> Table:
     table.add_column("category", overflow="fold")
     table.add_column("resource", overflow="fold")
     table.add_column("units: in / out", overflow="fold")
-    for name in ("max in", "max out", "max total"):
-        table.add_column(name, justify="right")
+    table.add_column("max units", overflow="fold")
     table.add_column("start", overflow="fold")
-    for item in plan.creates:
+    hidden = max(0, len(plan.creates) + len(plan.deletes) - shown)
+    if hidden:
+        table.caption = f"... and {hidden:,} more (--json lists every row)"
+    for item in plan.creates[:shown]:
         table.add_row(
             "[green]+[/green]",
             escape(item.category),
             escape(item.resource),
             escape(_units(item)),
-            *_limits(item),
+            _limits(item),
             escape(item.start_timestamp or "(now)"),
         )
-    for version in plan.deletes:
+    for version in plan.deletes[: max(0, shown - len(plan.creates))]:
         table.add_row(
             "[red]-[/red]",
             escape(version.category),
             escape(version.resource),
             "(every version)",
-            "",
-            "",
             "",
             "",
         )
@@ -149,8 +156,9 @@ async def plan(args: argparse.Namespace, ui: Ui) -> int:
 def _confirm(ui: Ui, deletes: int) -> bool:
     question = f"Delete {deletes} resource(s) not named in the file (every version of each)? [y/N] "
     try:
-        answer = ui.err.input(question)
+        answer = ui.err.input(escape(question))
     except EOFError:
+        ui.err.print()  # no answer (not a terminal): end the question's line
         return False
     return answer.strip().lower() in ("y", "yes")
 
@@ -208,6 +216,8 @@ async def apply(args: argparse.Namespace, ui: Ui) -> int:
             declined = len(planned.deletes)
             ui.warn(f"Not deleting {declined} resource(s); pass --yes to delete without asking.")
             planned = attrs.evolve(planned, deletes=())
+            if not planned:
+                return _account(args, ui, CatalogResult(plan=planned), declined)
         last = [BulkProgress(0, 0, None, 0.0)]
         total = len(planned.creates) + len(planned.deletes)
         try:

@@ -97,7 +97,10 @@ def test_prune_asks_unless_yes(
         capsys.readouterr()
         assert main([*base, "apply", str(kept), "--prune"]) == 1
         err = capsys.readouterr().err
-        assert "Delete 1 resource(s)" in err and "Not deleting 1 resource(s)" in err
+        assert (
+            "Delete 1 resource(s) not named in the file (every version of each)? [y/N]" in err
+            and "Not deleting 1 resource(s)" in err
+        )
         assert dropped in resources()
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
