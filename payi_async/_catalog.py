@@ -297,6 +297,10 @@ def _decide(
             (server_instant(v.start_timestamp), server_instant(v.creation_timestamp), v)
             for v in versions
         ]
+        # The server's clock may run ahead of ours: its newest creation time is "now"
+        # at the latest, or a version made a moment ago would not count as started.
+        made = [created for _, created, _ in candidates if created is not None]
+        now = max([now, *made])
         candidates += [(row.start, _LATER, row.item) for row in creates]
         current = in_effect(candidates, now)
         matches = isinstance(current, CategoryResourceResponse) and same_content(

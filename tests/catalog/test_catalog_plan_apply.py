@@ -223,3 +223,59 @@ async def test_emulator_can_ignore_idempotency_keys(db: Path, ignore: bool) -> N
             await client.categories.resources.create("m", "custom.i", units, extra_headers=headers)
         versions = [v async for v in client.categories.resources.list("m", "custom.i")]
         assert len(versions) == (2 if ignore else 1)
+
+
+async def test_a_server_clock_ahead_of_ours_does_not_repeat_undated_rows(db: Path) -> None:
+    ahead = timedelta(minutes=5)
+    async with (
+        LocalPayiServer(db=str(db), clock=lambda: datetime.now(timezone.utc) + ahead) as server,
+        AsyncPayi(api_key=server.api_key, base_url=server.base_url) as client,
+    ):
+        row = {"category": "custom.skew", "resource": "m", "units": {"t": _p(1, 2)}}
+        assert (await client.categories.resources.apply([row])).ok
+        assert not await client.categories.resources.plan([row])
+
+
+async def test_a_server_that_keeps_failing_leaves_rows_unconverged(
+    client: AsyncPayi, server: LocalPayiServer
+) -> None:
+    server.set_faults(Faults(error_rate=1.0, methods=("POST",)))
+    rows = price_file("custom.down", 4)
+    result = await client.categories.resources.apply(rows)
+    assert not result.ok and result.created == [] and result.failed == []
+    assert len(result.unconverged) == len(rows)
+    posts = [r for r in server.requests if r.method == "POST"]
+    # One attempt per row per round (max_retries + 1 rounds), each after a fresh read.
+    assert len(posts) == len(rows) * (client.max_retries + 1)
+
+
+async def test_refused_rows_fail_alone(client: AsyncPayi, server: LocalPayiServer) -> None:
+    system = await anext(client.categories.list_resources("system.openai").__aiter__())
+    rows = [
+        {"category": "system.openai", "resource": "mine", "units": {"t": _p(1, 1)}},
+        {"category": "custom.ok", "resource": "m", "units": {"t": _p(1, 1)}},
+    ]
+    result = await client.categories.resources.apply(rows)
+    assert not result.ok and [c.resource for c in result.created] == ["m"]
+    assert [(f.index, type(f.error).__name__) for f in result.failed] == [
+        (0, "PermissionDeniedError")
+    ]
+    # Refused at once: no second attempt at the refused row.
+    assert sum(r.method == "POST" and "system.openai" in r.path for r in server.requests) == 1
+    assert system.category == "system.openai"
+
+
+@pytest.mark.payi_emulator(shapes="hosted")
+def test_hosted_shapes(payi_emulator: Any) -> None:
+    from payi_sync import Payi
+
+    with Payi(api_key=payi_emulator.api_key, base_url=payi_emulator.base_url) as client:
+        rows = price_file("custom.hosted", 8)
+        assert client.categories.resources.apply(rows).ok
+        assert not client.categories.resources.plan(rows)
+        kept = [r for r in rows if r["resource"] != rows[0]["resource"]]
+        plan = client.categories.resources.plan(kept, prune=True)
+        assert [v.resource for v in plan.deletes] == [rows[0]["resource"]]
+        result = client.categories.resources.apply(plan)
+        assert result.ok and len(result.deleted) == 1
+        assert not client.categories.resources.plan(kept, prune=True)
