@@ -186,12 +186,15 @@ def _describe(item: ResourceCreate) -> str:
 class CatalogResult:
     """What ``apply`` did. ``ok`` when the catalogue now matches the rows.
 
-    ``created`` and ``failed`` use each row's position in the input as ``index``;
-    ``unconverged`` are rows still missing after the last round (a server that kept
-    failing); ``deleted`` are the resources deleted (their latest versions).
+    ``created`` (the creates the server answered) and ``failed`` use each row's
+    position in the input as ``index``; ``confirmed`` counts the planned creates now
+    seen on the server (also those whose answer was lost); ``unconverged`` are rows
+    still missing after the last round (a server that kept failing); ``deleted`` are
+    the resources deleted (their latest versions).
     """
 
     plan: CatalogPlan
+    confirmed: int = 0
     created: list[BulkCreated] = attrs.field(factory=list)
     failed: list[BulkFailure] = attrs.field(factory=list)
     deleted: list[CategoryResourceResponse] = attrs.field(factory=list)
@@ -401,9 +404,11 @@ async def apply_catalog(
     total = len(todo) + len(deletes)
     started = asyncio.get_running_loop().time()
 
+    planned = len(todo)
+
     def report(extra: int = 0) -> None:
         if on_progress is not None:
-            done = len(result.created) + len(result.deleted) + extra
+            done = result.confirmed + len(result.deleted) + extra
             elapsed = asyncio.get_running_loop().time() - started
             on_progress(BulkProgress(done, len(result.failed), total, elapsed))
 
@@ -435,7 +440,6 @@ async def apply_catalog(
                     retry_after = max(retry_after, failure.error.retry_after)
                 continue
             result.failed.append(BulkFailure(positions[failure.index], failure.item, failure.error))
-        report()
         if batch.failed and attempt + 1 < rounds:
             await asyncio.sleep(max(retry_after, policy.backoff(attempt)))
         # Read the touched resources again: what is still missing is the next round.
@@ -448,6 +452,9 @@ async def apply_catalog(
         ]
         _, _, fresh = await _plan_rows(resources, again, prune=False, salt=f"-r{attempt + 1}")
         todo = [(row, key) for row, key in fresh if row.index not in given_up]
+        refused = sum(f.index >= 0 for f in result.failed)
+        result.confirmed = max(0, planned - len(todo) - refused)
+        report()
     result.unconverged = [row.item for row, _ in todo]
     await _delete(resources, deletes, concurrency, result, report)
     return result

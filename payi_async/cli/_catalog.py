@@ -166,6 +166,7 @@ def _confirm(ui: Ui, deletes: int) -> bool:
 def _result_json(result: CatalogResult, declined: int) -> dict[str, Any]:
     return {
         "plan": plan_json(result.plan),
+        "confirmed": result.confirmed,
         "created": [
             {"category": c.category, "resource": c.resource, "resource_id": c.resource_id}
             for c in result.created
@@ -250,7 +251,7 @@ def _account(args: argparse.Namespace, ui: Ui, result: CatalogResult, declined: 
     for item in result.unconverged:
         ui.warn(f"{item.category} / {item.resource}: still missing after the last attempt")
     done = (
-        f"{len(result.created)} created, {len(result.deleted)} deleted, "
+        f"{result.confirmed} created, {len(result.deleted)} deleted, "
         f"{len(result.plan.unchanged)} unchanged"
     )
     if result.ok and not declined:

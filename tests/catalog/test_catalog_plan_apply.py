@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -13,7 +16,7 @@ from typing import Any
 import pytest
 from _catalog_support import expected_counts, fast_policy, live_counts, price_file
 
-from payi_async import AsyncPayi, CatalogPlan, ResourceCreate
+from payi_async import AsyncPayi, BulkProgress, CatalogPlan, ResourceCreate
 from payi_async._catalog import content_key
 from payi_async.emulator import Faults, LocalPayiServer
 
@@ -99,9 +102,15 @@ async def test_faults_after_commit_never_duplicate(db: Path, ignore: bool) -> No
     ):
         client._policy = fast_policy(12)
         rows = price_file("custom.faults", 80)
-        result = await client.categories.resources.apply(rows, concurrency=8)
+        seen: list[BulkProgress] = []
+        result = await client.categories.resources.apply(
+            rows, concurrency=8, on_progress=seen.append
+        )
         assert result.ok, (result.failed, result.unconverged)
         assert server.fault_counts.get("after_commit", 0) > 5
+        # Creates whose answers were lost count once they are seen on the server.
+        assert len(result.created) < result.confirmed == len(rows)
+        assert seen[-1].done == seen[-1].total == len(rows)
         assert live_counts(db, "custom.faults") == expected_counts(rows)
         server.clear_faults()
         assert not await client.categories.resources.plan(rows)
@@ -279,3 +288,34 @@ def test_hosted_shapes(payi_emulator: Any) -> None:
         result = client.categories.resources.apply(plan)
         assert result.ok and len(result.deleted) == 1
         assert not client.categories.resources.plan(kept, prune=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_apply_cancelled_at_a_random_moment_then_again_converges(db: Path, seed: int) -> None:
+    faults = Faults(latency=0.002, fail_after_commit_rate=0.2, seed=seed)
+    async with (
+        LocalPayiServer(db=str(db), faults=faults, ignore_idempotency=True) as server,
+        AsyncPayi(api_key=server.api_key, base_url=server.base_url) as client,
+    ):
+        client._policy = fast_policy(12)
+        rows = price_file("custom.cancel", 120)
+        # Cancel once this many creates are confirmed (0: while it plans).
+        target = random.Random(seed).randint(0, len(rows))
+
+        def progress(p: BulkProgress) -> None:
+            if p.done >= target:
+                task.cancel()
+
+        task = asyncio.ensure_future(
+            client.categories.resources.apply(rows, concurrency=8, on_progress=progress)
+        )
+        if target == 0:
+            await asyncio.sleep(0.01)
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+        assert sum(live_counts(db, "custom.cancel").values()) <= len(rows)
+        result = await client.categories.resources.apply(rows, concurrency=8)
+        assert result.ok, (result.failed, result.unconverged)
+        assert live_counts(db, "custom.cancel") == expected_counts(rows)
