@@ -6,6 +6,7 @@ async with AsyncPayi() as client:
 """
 
 from ._bulk import BulkCreated, BulkFailure, BulkProgress, BulkResult
+from ._catalog import CatalogPlan, CatalogResult
 
 # The client and its options
 from ._client import DEFAULT_BASE_URL, AsyncPayi
@@ -20,6 +21,7 @@ from ._exceptions import (
     ConflictError,
     InternalServerError,
     NotFoundError,
+    NoVersionInEffectError,
     PayiError,
     PermissionDeniedError,
     RateLimitError,
@@ -68,6 +70,9 @@ __all__ = [
     "BulkFailure",
     "BulkProgress",
     "BulkResult",
+    # catalogue as code
+    "CatalogPlan",
+    "CatalogResult",
     # models
     "AwsBedrockResource",
     "AzureResource",
@@ -89,6 +94,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "InternalServerError",
+    "NoVersionInEffectError",
     "NotFoundError",
     "PayiError",
     "PermissionDeniedError",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -180,6 +181,17 @@ class CategoryResourceResponse(_Model):
     aws_bedrock_resource: AwsBedrockResource | None = None
     google_vertex_resource: GoogleVertexResource | None = None
     extra: Mapping[str, Any] = _extra()
+
+    def cost(self, usage: Mapping[str, tuple[int, int]]) -> Decimal:
+        """What ``usage`` (unit type -> ``(input_units, output_units)``) costs at this
+        version's prices, exactly: each price is taken from its shortest repr, so
+        1,000,000 units at 0.000015 cost exactly ``Decimal(15)``. A unit type this
+        version does not price, or a missing price for units used, raises
+        ``ValueError`` naming it.
+        """
+        from ._timeline import version_cost
+
+        return version_cost(self, usage)
 
 
 def _to_timestamp(value: str | datetime | None) -> str | None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _validation as v
 from ._bulk import BulkProgress, BulkResult, run_create_many
+from ._catalog import CatalogPlan, CatalogResult, apply_catalog, plan_catalog
 from ._converter import ResponseContext, create_body, structure_body, structure_page
 from ._models import (
     CategoryDeleteResourceResponse,
@@ -30,6 +31,7 @@ from ._models import (
 )
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._response import AsyncResponseView, Operation, ResponseMode
+from ._timeline import resolve_version
 from ._transport import Timeout
 
 if TYPE_CHECKING:
@@ -235,6 +237,7 @@ class AsyncResources(_Resource):
         total: int | None = None,
         on_progress: Callable[[BulkProgress], None] | None = None,
         result: BulkResult | None = None,
+        idempotency_key: Callable[[ResourceCreate], str] | None = None,
     ) -> BulkResult:
         """Create many resource versions at once, ``concurrency`` requests at a time.
 
@@ -246,7 +249,9 @@ class AsyncResources(_Resource):
         client's policy with one idempotency key per item, and a 429 slows every
         worker. ``on_progress`` is called after each item; ``total`` (else
         ``len(items)`` where there is one) is passed to it. Pass ``result`` to keep
-        the account of a run that gets interrupted.
+        the account of a run that gets interrupted. ``idempotency_key`` maps an item
+        to its ``Idempotency-Key`` (stable keys let a re-run be recognised); by
+        default each item gets a random one.
         """
         return await run_create_many(
             self,
@@ -255,6 +260,7 @@ class AsyncResources(_Resource):
             total=total,
             on_progress=on_progress,
             result=result,
+            idempotency_key=idempotency_key,
         )
 
     async def retrieve(
@@ -344,6 +350,53 @@ class AsyncResources(_Resource):
                 idempotency_key=True,
             )
         )
+
+    async def plan(
+        self, items: Iterable[ResourceCreate | Mapping[str, Any]], *, prune: bool = False
+    ) -> CatalogPlan:
+        """Compare desired rows (``create``'s parameters) with the live versions.
+
+        A row is unchanged when a live version has the same units, prices,
+        ``max_*_units`` and ``start_timestamp`` (without ``start_timestamp``: when the
+        version in effect now has the same units, prices and limits); otherwise it is
+        a create. With ``prune``, live resources of the named categories that no row
+        names are deletes (system categories never are). Only reads; the plan is
+        falsy when there is nothing to do and prints as a diff.
+        """
+        return await plan_catalog(self, items, prune=prune)
+
+    async def apply(
+        self,
+        plan_or_items: CatalogPlan | Iterable[ResourceCreate | Mapping[str, Any]],
+        *,
+        prune: bool = False,
+        concurrency: int = 16,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> CatalogResult:
+        """Make the catalogue match the rows: create what is missing, delete what is pruned.
+
+        Plans afresh from the server's state first (for a ``CatalogPlan``: from its
+        rows, deleting only what that plan listed). Creates never retry blindly: each
+        round's failures are settled by reading the resources again, so an apply
+        interrupted anywhere and run again ends with each desired version exactly
+        once, also on a server that ignores ``Idempotency-Key``. The result's ``ok``
+        says whether the catalogue now matches.
+        """
+        return await apply_catalog(
+            self, plan_or_items, prune=prune, concurrency=concurrency, on_progress=on_progress
+        )
+
+    async def resolve(
+        self, category: str, resource: str, at: str | datetime | None = None
+    ) -> CategoryResourceResponse:
+        """The version of a resource in effect at ``at`` (aware datetime or ISO 8601
+        string with an offset; default now).
+
+        Among live versions whose ``start_timestamp`` (else ``creation_timestamp``) is
+        at or before ``at``, the latest; ties go to the latest created. Raises
+        ``NoVersionInEffectError`` (a ``NotFoundError``) when none is in effect.
+        """
+        return await resolve_version(self, category, resource, at)
 
 
 def _version_path(resource_id: object, category: object, resource: object) -> str:

@@ -13,6 +13,8 @@ from payi_async import (
     AsyncResources,
     BulkProgress,
     BulkResult,
+    CatalogPlan,
+    CatalogResult,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
@@ -80,6 +82,7 @@ class Resources:
         total: int | None = None,
         on_progress: Callable[[BulkProgress], None] | None = None,
         result: BulkResult | None = None,
+        idempotency_key: Callable[[ResourceCreate], str] | None = None,
     ) -> BulkResult:
         """Create many resource versions at once, ``concurrency`` requests at a time.
 
@@ -91,7 +94,9 @@ class Resources:
         client's policy with one idempotency key per item, and a 429 slows every
         worker. ``on_progress`` is called after each item; ``total`` (else
         ``len(items)`` where there is one) is passed to it. Pass ``result`` to keep
-        the account of a run that gets interrupted.
+        the account of a run that gets interrupted. ``idempotency_key`` maps an item
+        to its ``Idempotency-Key`` (stable keys let a re-run be recognised); by
+        default each item gets a random one.
         """
         return self._portal.call(
             self._async.create_many,
@@ -100,6 +105,7 @@ class Resources:
             total=total,
             on_progress=on_progress,
             result=result,
+            idempotency_key=idempotency_key,
         )
 
     def retrieve(
@@ -188,6 +194,57 @@ class Resources:
             extra_query=extra_query,
             extra_body=extra_body,
         )
+
+    def plan(
+        self, items: Iterable[ResourceCreate | Mapping[str, Any]], *, prune: bool = False
+    ) -> CatalogPlan:
+        """Compare desired rows (``create``'s parameters) with the live versions.
+
+        A row is unchanged when a live version has the same units, prices,
+        ``max_*_units`` and ``start_timestamp`` (without ``start_timestamp``: when the
+        version in effect now has the same units, prices and limits); otherwise it is
+        a create. With ``prune``, live resources of the named categories that no row
+        names are deletes (system categories never are). Only reads; the plan is
+        falsy when there is nothing to do and prints as a diff.
+        """
+        return self._portal.call(self._async.plan, items=items, prune=prune)
+
+    def apply(
+        self,
+        plan_or_items: CatalogPlan | Iterable[ResourceCreate | Mapping[str, Any]],
+        *,
+        prune: bool = False,
+        concurrency: int = 16,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> CatalogResult:
+        """Make the catalogue match the rows: create what is missing, delete what is pruned.
+
+        Plans afresh from the server's state first (for a ``CatalogPlan``: from its
+        rows, deleting only what that plan listed). Creates never retry blindly: each
+        round's failures are settled by reading the resources again, so an apply
+        interrupted anywhere and run again ends with each desired version exactly
+        once, also on a server that ignores ``Idempotency-Key``. The result's ``ok``
+        says whether the catalogue now matches.
+        """
+        return self._portal.call(
+            self._async.apply,
+            plan_or_items=plan_or_items,
+            prune=prune,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    def resolve(
+        self, category: str, resource: str, at: str | datetime | None = None
+    ) -> CategoryResourceResponse:
+        """The version of a resource in effect at ``at`` (aware datetime or ISO 8601
+        string with an offset; default now).
+
+        Among live versions whose ``start_timestamp`` (else ``creation_timestamp``) is
+        at or before ``at``, the latest; ties go to the latest created. Raises
+        ``NoVersionInEffectError`` (a ``NotFoundError``) when none is in effect.
+        """
+        return self._portal.call(self._async.resolve, category=category, resource=resource, at=at)
 
     @property
     def with_raw_response(self) -> ResponseView:

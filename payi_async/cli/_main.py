@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete a whole category or resource without asking (needed without a terminal)",
     )
 
+    _catalog_commands(command)
+
     emulator = commands.add_parser(
         "emulator",
         help="Run the local Pay-i emulator (as python -m payi_async.emulator; see its --help).",
@@ -239,6 +241,39 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
     emulator.set_defaults(handler=None)
     return parser
+
+
+def _catalog_commands(command: Callable[[str, str, Handler], argparse.ArgumentParser]) -> None:
+    """``plan``, ``apply``, ``price`` and ``cost`` (``cli/_catalog.py``)."""
+    for name, help_text in (
+        ("plan", "Show how the live catalogue differs from a price file (reads only)."),
+        ("apply", "Make the live catalogue match a price file; safe to re-run or interrupt."),
+    ):
+        sub = command(name, help_text, _handler("._catalog", name))
+        sub.add_argument("file", metavar="FILE", help="the price list (.jsonl, .json, .csv)")
+        sub.add_argument("--format", choices=("jsonl", "json", "csv"), help="default: by extension")
+        sub.add_argument(
+            "--prune",
+            action="store_true",
+            help="also delete resources of the file's categories that the file does not name",
+        )
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "apply":
+            sub.add_argument("--yes", action="store_true", help="delete without asking")
+            sub.add_argument("--concurrency", type=int, default=16, metavar="N", help="default: 16")
+    for name, help_text in (
+        ("price", "Show the version of a resource in effect now or at --at TIME."),
+        ("cost", "What some usage costs at the prices in effect now or at --at TIME."),
+    ):
+        sub = command(name, help_text, _handler("._catalog", name))
+        sub.add_argument("category", metavar="CATEGORY")
+        sub.add_argument("resource", metavar="RESOURCE")
+        if name == "cost":
+            sub.add_argument(
+                "usage", nargs="+", metavar="UNIT=IN:OUT", help="e.g. text=1000000:200000"
+            )
+        sub.add_argument("--at", metavar="TIME", help="ISO 8601 with a UTC offset")
+        sub.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _exit_status(exc: SystemExit) -> int:

@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--shapes", choices=("seed", "hosted"), default="seed", help="body shapes")
     p.add_argument("--keepalive-timeout", type=float, default=75.0, help="idle socket seconds")
+    p.add_argument(
+        "--ignore-idempotency",
+        action="store_true",
+        help="ignore Idempotency-Key (retried writes are done again)",
+    )
     faults = p.add_argument_group("fault injection (all off by default)")
     faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of 500/503")
     faults.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction of 429")
@@ -57,6 +62,7 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
         shapes=args.shapes,
         faults=faults,
         keepalive_timeout=args.keepalive_timeout,
+        ignore_idempotency=args.ignore_idempotency,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -91,6 +91,8 @@ class Context:
     internal_errors: list[RequestRecord] = field(default_factory=list)
     request_count: int = 0
     connections_accepted: int = 0
+    #: Act as a server that does not honour ``Idempotency-Key``.
+    ignore_idempotency: bool = False
 
 
 CONTEXT = web.AppKey("payi_emulator_context", Context)
@@ -217,7 +219,7 @@ async def _retrieve(call: _Call) -> tuple[int, Any]:
 
 def _idempotency(call: _Call, payload: object) -> IdempotencyKey | None:
     keys = call.request.headers.getall(_IDEMPOTENCY_HEADER, ())
-    if not keys:
+    if not keys or call.ctx.ignore_idempotency:
         return None
     if len(keys) > 1:
         raise ApiError(400, f"{_IDEMPOTENCY_HEADER} must be sent at most once")

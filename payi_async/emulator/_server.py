@@ -51,7 +51,9 @@ class LocalPayiServer:
     ``clock``: "now" in UTC, for tests that need fixed timestamps.
 
     A ``host`` other than loopback needs an ``api_key`` of your own: with the default
-    key it raises ``ValueError``.
+    key it raises ``ValueError``. ``ignore_idempotency``: accept ``Idempotency-Key`` and
+    ignore it (a retried write is done again), as a server that does not honour the
+    header would.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class LocalPayiServer:
         keepalive_timeout: float = 75.0,
         shutdown_timeout: float = 2.0,
         clock: Callable[[], datetime] | None = None,
+        ignore_idempotency: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -86,6 +89,7 @@ class LocalPayiServer:
             api_key=api_key,
             renderer=Renderer(shapes),
             injector=FaultInjector(faults),
+            ignore_idempotency=ignore_idempotency,
         )
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
