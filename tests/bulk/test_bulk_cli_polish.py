@@ -498,7 +498,15 @@ def test_the_cli_demo_piped_breaks_no_word(tmp_path: Path) -> None:
     shown = re.search(r"=== payi-resources resources (\S+)", out)
     assert shown is not None
     names = {row["resource"] for row in rows if row["category"] == shown.group(1)}
-    first_cells = [line.split("\u2502")[1].strip() for line in lines if line.startswith("\u2502")]
+    # The first cells of the categories and resources tables (later tables hold plans).
+    section, first_cells = "", []
+    for line in lines:
+        if line.startswith("=== "):
+            section = line
+        elif line.startswith("\u2502") and section.startswith(
+            ("=== payi-resources categories", "=== payi-resources resources")
+        ):
+            first_cells.append(line.split("\u2502")[1].strip())
     for name in categories | names:
         assert name in first_cells, name
     known = categories | names | {"system.openai", "system.anthropic", "system.azureopenai"}
