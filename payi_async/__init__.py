@@ -9,6 +9,7 @@ from ._bulk import BulkCreated, BulkFailure, BulkProgress, BulkResult
 
 # The client and its options
 from ._client import DEFAULT_BASE_URL, AsyncPayi
+from ._config import NOT_GIVEN, NotGiven, Timeout
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -17,6 +18,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    CauseSummary,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -37,14 +39,16 @@ from ._models import (
 )
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._resources import AsyncCategories, AsyncResources
-from ._retry import RetryPolicy
-from ._transport import Timeout
+from ._retry import RetryNotice, RetryPolicy
 from ._version import __version__
 
 __all__ = [
     # client
     "DEFAULT_BASE_URL",
     "AsyncPayi",
+    "NOT_GIVEN",
+    "NotGiven",
+    "RetryNotice",
     "RetryPolicy",
     "Timeout",
     "__version__",
@@ -73,6 +77,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CauseSummary",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",

@@ -104,7 +104,18 @@ class Imports:
     def need(self, annotation: str, namespace: dict[str, Any]) -> None:
         """Import every identifier ``annotation`` uses, from where the async code got it."""
         for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", annotation):
-            if word in {"None", "str", "int", "float", "bool", "list", "dict", "tuple", "type"}:
+            if word in {
+                "None",
+                "str",
+                "int",
+                "float",
+                "bool",
+                "list",
+                "dict",
+                "tuple",
+                "type",
+                "object",
+            }:
                 continue
             if word in RENAMES.values():
                 continue
