@@ -33,14 +33,16 @@ async def send(
     )
 
 
-async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytearray | None:
+async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | None:
     """The whole decoded body, or ``None`` as soon as it exceeds ``cap`` bytes."""
     content = response.content
-    buffer = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = await content.readany()
         if not chunk:
-            return buffer
-        if len(buffer) + len(chunk) > cap:
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        size += len(chunk)
+        if size > cap:
             return None
-        buffer += chunk
+        chunks.append(chunk)

@@ -63,7 +63,7 @@ class Secrets:
                 value = value.replace(secret, _MASK)
         return value
 
-    def body(self, raw: bytearray) -> bytearray:
+    def body(self, raw: bytes) -> bytes:
         """``raw`` with every secret masked (in place when nothing matches)."""
         for secret in self._bytes:
             if secret in raw:
@@ -153,7 +153,7 @@ def too_large(
 
 
 def not_json(
-    raw: bytes | bytearray,
+    raw: bytes,
     problem: ValueError,
     request: Request,
     status: int,
@@ -173,7 +173,7 @@ def not_json(
 
 
 def status_error(
-    raw: bytes | bytearray, status: int, headers: CIMultiDictProxy[str], request: Request
+    raw: bytes, status: int, headers: CIMultiDictProxy[str], request: Request
 ) -> APIStatusError:
     """The error for a non-2xx answer (``raw`` and ``headers`` redacted already)."""
     body: Any

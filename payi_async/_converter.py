@@ -449,7 +449,7 @@ def _first_mark(data: Any) -> tuple[str, str]:
     return "$", "?"
 
 
-def decode_json(raw: bytes | bytearray) -> Any:
+def decode_json(raw: bytes) -> Any:
     """Decode a body; raises ``ValueError`` when it is not JSON.
 
     JSON has no NaN or infinity: ``NaN``, ``Infinity``, ``-Infinity`` and literals too

@@ -127,7 +127,7 @@ class StreamedResponse:
         secrets: _boundary.Secrets,
         cap: int,
         timeout: Timeout,
-        body: bytearray | None = None,
+        body: bytes | None = None,
     ) -> None:
         self._response = response
         self._timeout = timeout
@@ -146,7 +146,7 @@ class StreamedResponse:
     def __repr__(self) -> str:
         return f"<StreamedResponse {self.status} {self._request.method} {self._request.url}>"
 
-    async def _raw(self) -> bytearray:
+    async def _raw(self) -> bytes:
         if self._body is not None:
             return self._body
         import aiohttp
@@ -169,7 +169,7 @@ class StreamedResponse:
 
     async def read(self) -> bytes:
         """The whole body (read once, then remembered)."""
-        return bytes(await self._raw())
+        return await self._raw()
 
     async def data(self) -> Any:
         """The body decoded as JSON (``None`` when empty)."""
@@ -188,7 +188,7 @@ class StreamedResponse:
 class _Opened:
     response: aiohttp.ClientResponse
     headers: CIMultiDictProxy[str]
-    body: bytearray | None
+    body: bytes | None
 
     def __repr__(self) -> str:
         return f"<answer {self.response.status}>"
@@ -265,7 +265,7 @@ class Transport:
             response = await _attempt.send(session, request, client_timeout)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return _Failed(*_boundary.connection_error(exc, request, timeout, self.secrets))
-        body: bytearray | None = None
+        body: bytes | None = None
         try:
             if read_body or not 200 <= response.status < 300:
                 body = await _attempt.read_capped(response, self.max_response_bytes)
