@@ -75,7 +75,7 @@ class Secrets:
         texts = self._texts
         for name, value in headers.items():
             if not (value.isprintable() and name.isprintable()) or any(
-                secret in value for secret in texts
+                secret in value or secret in name for secret in texts
             ):
                 break
         else:

@@ -12,7 +12,14 @@ from typing import Any
 from multidict import CIMultiDict
 from yarl import URL
 
-from ._config import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, Timeout
+from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    Limits,
+    NotGiven,
+    Timeout,
+)
 from ._request import KEY_HEADER, build_request, query_pairs
 from ._resources import AsyncCategories
 from ._retry import RetryPolicy
@@ -71,9 +78,7 @@ class AsyncPayi:
             default_headers=default_headers or {},
             default_query=default_query or {},
         )
-        self._transport = Transport(
-            connection_limit=connection_limit, max_response_bytes=max_response_bytes
-        )
+        self._transport = Transport(Limits(connection_limit, max_response_bytes))
         self.categories = AsyncCategories(self)
 
     def _set_options(

@@ -449,13 +449,32 @@ def _first_mark(data: Any) -> tuple[str, str]:
     return "$", "?"
 
 
-def decode_json(raw: bytes) -> Any:
+def _int(text: str) -> int:
+    return int(text)
+
+
+def _object(value: dict[str, Any]) -> dict[str, Any]:
+    return value
+
+
+def decode_json(raw: bytes, *, yielding: bool = False) -> Any:
     """Decode a body; raises ``ValueError`` when it is not JSON.
 
     JSON has no NaN or infinity: ``NaN``, ``Infinity``, ``-Infinity`` and literals too
     large for a float (``1e999``) raise ``NonFiniteNumber`` naming where they are.
+    ``yielding`` (for a worker thread) calls Python for every number and object, so
+    that the interpreter can hand the GIL to the event loop's thread while a big body
+    decodes (a body of nothing but strings still decodes in one go).
     """
     try:
+        if yielding:
+            return json.loads(
+                raw,
+                parse_float=_finite_float,
+                parse_int=_int,
+                parse_constant=_no_constant,
+                object_hook=_object,
+            )
         return json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
     except RecursionError:
         # Arrays or objects nested thousands deep: refused like any other non-JSON.
