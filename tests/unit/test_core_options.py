@@ -193,3 +193,29 @@ def test_sync_client_takes_the_same_options(
         assert copy.default_query == {"limit": "1"}
         assert len(copy.categories.list().items) == 1
         assert copy.api_key == client.api_key
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error"),
+    [
+        ((0,), {}, ValueError),
+        ((-1,), {}, ValueError),
+        ((float("inf"),), {}, ValueError),
+        (("5",), {}, TypeError),
+        ((), {"read": "slow"}, TypeError),
+        ((), {"total": 0}, ValueError),
+        ((True,), {}, TypeError),
+    ],
+)
+def test_timeout_refuses_what_is_not_a_positive_number(
+    args: tuple[object, ...], kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    with pytest.raises(error, match="timeout"):
+        Timeout(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_timeout_is_copied_and_overridden_by_phase() -> None:
+    base = Timeout(10, total=20)
+    assert Timeout(base) == base
+    assert Timeout(base, read=1) == Timeout(connect=10, read=1, pool=10, total=20)
+    assert Timeout(read=None).read is None and Timeout(read=None).connect == 5
