@@ -192,23 +192,6 @@ class StreamedResponse:
         raise _boundary.not_json(raw, problem, self._request, self.status, self.context.request_id)
 
 
-@attrs.frozen(repr=False)
-class _Opened:
-    response: aiohttp.ClientResponse
-    headers: CIMultiDictProxy[str]
-    body: bytes | None
-
-    def __repr__(self) -> str:
-        return f"<answer {self.response.status}>"
-
-
-@attrs.frozen
-class _Failed:
-    error: APIError
-    #: Why, for the retry log; ``None``: never retried (the answer was too large).
-    reason: str | None
-
-
 class Transport:
     """Owns the session; every client made by ``with_options`` shares one transport."""
 
@@ -259,41 +242,6 @@ class Transport:
             converted = self._timeouts[timeout] = aiohttp_timeout(timeout)
         return converted
 
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        request: Request,
-        client_timeout: aiohttp.ClientTimeout,
-        timeout: Timeout,
-        read_body: bool,
-    ) -> _Opened | _Failed:
-        import aiohttp  # loaded by now: only a lookup
-
-        try:
-            response = await _attempt.send(session, request, client_timeout)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            return _Failed(*_boundary.connection_error(exc, request, timeout, self.secrets))
-        body: bytes | None = None
-        try:
-            if read_body or not 200 <= response.status < 300:
-                body = await _attempt.read_capped(response, self.max_response_bytes)
-                if body is None:
-                    response.close()
-                else:
-                    response.release()
-        except BaseException as exc:
-            response.close()
-            if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
-                return _Failed(*_boundary.connection_error(exc, request, timeout, self.secrets))
-            raise
-        headers = self.secrets.headers(response.headers)
-        if body is None and (read_body or not 200 <= response.status < 300):
-            error = _boundary.too_large(request, response.status, headers, self.max_response_bytes)
-            return _Failed(error, None)
-        if body is not None:
-            body = self.secrets.body(body)
-        return _Opened(response, headers, body)
-
     @contextlib.asynccontextmanager
     async def stream(
         self, request: Request, policy: RetryPolicy, timeout: Timeout, *, read_body: bool
@@ -313,8 +261,16 @@ class Transport:
             if wait > 0:
                 await sleep(wait)
             started = time.perf_counter()
-            outcome = await self._attempt(session, request, client_timeout, timeout, read_body)
-            if isinstance(outcome, _Failed):
+            outcome = await _attempt.attempt(
+                session,
+                request,
+                client_timeout,
+                timeout,
+                cap=self.max_response_bytes,
+                secrets=self.secrets,
+                read_body=read_body,
+            )
+            if isinstance(outcome, _attempt.Failed):
                 log.debug("%s %s failed: %s", request.method, request.url, outcome.error)
                 decision = None
                 if outcome.reason is not None:
