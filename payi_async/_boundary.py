@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["Secrets", "connection_error", "not_json", "status_error", "too_large"]
 
 _MASK = "***"
+#: The shortest key value that is masked in answers.
+_SHORTEST = 8
 
 
 class Secrets:
@@ -50,8 +52,12 @@ class Secrets:
         return f"<Secrets: {len(self._texts)}>"
 
     def add(self, secret: str) -> None:
-        """Remember ``secret`` (a key value that was sent)."""
-        if secret and secret not in self._texts:
+        """Remember ``secret`` (a key value that was sent).
+
+        Values shorter than ``_SHORTEST`` are not secrets worth the damage: masking a
+        key such as ``test`` would rewrite every ``test`` in every answer.
+        """
+        if len(secret) >= _SHORTEST and secret not in self._texts:
             # Longest first, so that a key containing another is masked whole.
             self._texts = tuple(sorted((*self._texts, secret), key=len, reverse=True))
             self._bytes = tuple(t.encode("utf-8", "surrogateescape") for t in self._texts)

@@ -70,6 +70,7 @@ class AsyncPayi:
             base_url = os.environ.get("PAYI_BASE_URL") or DEFAULT_BASE_URL
         _check_count("connection_limit", connection_limit, minimum=1)
         _check_count("max_response_bytes", max_response_bytes, minimum=1)
+        self._transport = Transport(Limits(connection_limit, max_response_bytes))
         self._set_options(
             api_key=api_key,
             base_url=base_url,
@@ -78,7 +79,6 @@ class AsyncPayi:
             default_headers=default_headers or {},
             default_query=default_query or {},
         )
-        self._transport = Transport(Limits(connection_limit, max_response_bytes))
         self.categories = AsyncCategories(self)
 
     def _set_options(
@@ -104,6 +104,11 @@ class AsyncPayi:
         self._default_query = dict(default_query)
         self._default_query_pairs = query_pairs("default_query", default_query)
         self._headers: CIMultiDict[str] | None = None
+        # Every key this client may send is masked wherever an answer echoes it.
+        self._transport.secrets.add(api_key)
+        for name, value in self._default_headers.items():
+            if name.lower() == KEY_HEADER.lower():
+                self._transport.secrets.add(value)
 
     @property
     def api_key(self) -> str:
@@ -169,6 +174,7 @@ class AsyncPayi:
             query_pairs("default_query", default_query)
             query = {**query, **default_query}
         clone = object.__new__(type(self))
+        clone._transport = self._transport
         clone._set_options(
             api_key=self._api_key if isinstance(api_key, NotGiven) else api_key,
             base_url=self._base_url if isinstance(base_url, NotGiven) else base_url,
@@ -177,7 +183,6 @@ class AsyncPayi:
             default_headers=headers,
             default_query=query,
         )
-        clone._transport = self._transport
         clone.categories = AsyncCategories(clone)
         return clone
 

@@ -731,6 +731,35 @@ async def test_endless_interim_1xx_answers_are_cut_by_total() -> None:
     assert_no_secret(error)
 
 
+async def test_endless_headers_are_refused_without_waiting_for_total() -> None:
+    async def headers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for index in range(100_000):
+            writer.write(f"X-H{index}: v\r\n".encode())
+            if index % 100 == 0:
+                await writer.drain()
+                await asyncio.sleep(0.001)
+
+    async with serve(headers) as server:
+        started = time.perf_counter()
+        error = await first_error(server.url, timeout=Timeout(read=5, total=60))
+        elapsed = time.perf_counter() - started
+    assert isinstance(error, APIConnectionError)
+    assert not isinstance(error, APITimeoutError)  # refused by a limit, not timed out
+    assert elapsed < 30
+    assert_no_secret(error)
+
+
+async def test_an_error_answer_over_the_cap_is_refused_too() -> None:
+    body = b'{"message": "' + b"x" * 300_000 + b'"}'
+    async with serve(answer(body, 500)) as server:
+        error = await first_error(server.url, max_response_bytes=100_000, max_retries=2)
+    assert isinstance(error, APIResponseValidationError)
+    assert error.status_code == 500
+    assert "too large" in str(error)
+
+
 async def test_each_retry_is_logged_at_info_with_its_reason_and_wait(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
