@@ -219,3 +219,10 @@ def test_a_timeout_is_copied_and_overridden_by_phase() -> None:
     assert Timeout(base) == base
     assert Timeout(base, read=1) == Timeout(connect=10, read=1, pool=10, total=20)
     assert Timeout(read=None).read is None and Timeout(read=None).connect == 5
+
+
+async def test_a_short_local_key_does_not_rewrite_answers(api: aioresponses) -> None:
+    api.get(re.compile(r".*"), payload={"items": [{"category": "custom.test"}]})
+    async with AsyncPayi("test", BASE) as client:
+        page = await client.categories.list()
+    assert page.items[0].category == "custom.test"
