@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from payi_async import AsyncPayi, Timeout
-from payi_async._client import _UNSET
+from payi_async import NOT_GIVEN, AsyncPayi, NotGiven, RetryPolicy, Timeout
+from payi_async._config import DEFAULT_TIMEOUT
 from payi_async._portal import Portal, SyncClientBase
 from payi_async._sync_response import ResponseView
-from payi_async._transport import DEFAULT_TIMEOUT
 
 from ._resources import Categories
 
@@ -20,11 +19,13 @@ class Payi(SyncClientBase):
 
     ``api_key`` falls back to ``$PAYI_API_KEY``, ``base_url`` to ``$PAYI_BASE_URL``
     and then ``https://api.pay-i.com``. ``timeout`` is seconds for every phase of an
-    attempt or a ``Timeout``; ``max_retries`` extra attempts follow a failed one
-    (see the README's Reliability section). One connection pool per client, opened on
-    first use; close it with ``client.close()``, or use
+    attempt or a ``Timeout``; ``max_retries`` extra attempts follow a failed one, or a
+    ``RetryPolicy`` says how to retry (see the README's Reliability section).
+    ``default_headers`` and ``default_query`` go with every request. One connection
+    pool per client, opened on first use; close it with ``client.close()``, or use
     ``with Payi() as client:``.
     One client may be shared by many threads.
+    ``PAYI_LOG=info`` or ``PAYI_LOG=debug`` logs to stderr.
     """
 
     _async: AsyncPayi
@@ -37,8 +38,9 @@ class Payi(SyncClientBase):
         base_url: str | None = None,
         *,
         timeout: float | Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | RetryPolicy = 2,
         default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
         connection_limit: int = 100,
         max_response_bytes: int = 33554432,
     ) -> None:
@@ -49,6 +51,7 @@ class Payi(SyncClientBase):
                 timeout=timeout,
                 max_retries=max_retries,
                 default_headers=default_headers,
+                default_query=default_query,
                 connection_limit=connection_limit,
                 max_response_bytes=max_response_bytes,
             ),
@@ -61,9 +64,24 @@ class Payi(SyncClientBase):
         self.categories = Categories(self._async.categories, self._portal)
 
     @property
+    def api_key(self) -> str:
+        """The API key sent with every request (``repr`` shows ``***``)."""
+        return self._async.api_key
+
+    @property
     def base_url(self) -> str:
         """The API's root URL."""
         return self._async.base_url
+
+    @property
+    def default_headers(self) -> Mapping[str, str]:
+        """Headers sent with every request, besides the key and ``User-Agent``."""
+        return self._async.default_headers
+
+    @property
+    def default_query(self) -> Mapping[str, object]:
+        """Query parameters sent with every request."""
+        return self._async.default_query
 
     @property
     def timeout(self) -> Timeout:
@@ -89,11 +107,63 @@ class Payi(SyncClientBase):
         """
         return ResponseView(self._async.with_streaming_response, self._portal)
 
-    def with_options(self, *, timeout: float | Timeout = _UNSET, max_retries: int = _UNSET) -> Payi:
-        """A client with other defaults that shares this one's connection pool."""
+    def with_options(
+        self,
+        *,
+        api_key: str | NotGiven = NOT_GIVEN,
+        base_url: str | NotGiven = NOT_GIVEN,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | RetryPolicy | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        default_query: Mapping[str, object] | NotGiven = NOT_GIVEN,
+    ) -> Payi:
+        """A client with other options that shares this one's connection pool.
+
+        Options not given are this client's; ``default_headers`` and ``default_query``
+        are merged into this client's (a name given again replaces its value).
+        ``copy`` is the same method.
+        """
         clone = object.__new__(Payi)
         clone._setup(
-            self._async.with_options(timeout=timeout, max_retries=max_retries),
+            self._async.with_options(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=default_headers,
+                default_query=default_query,
+            ),
+            self._portal,
+            self._root or self,
+        )
+        return clone
+
+    def copy(
+        self,
+        *,
+        api_key: str | NotGiven = NOT_GIVEN,
+        base_url: str | NotGiven = NOT_GIVEN,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | RetryPolicy | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        default_query: Mapping[str, object] | NotGiven = NOT_GIVEN,
+    ) -> Payi:
+        """A client with other options that shares this one's connection pool.
+
+        Options not given are this client's; ``default_headers`` and ``default_query``
+        are merged into this client's (a name given again replaces its value).
+        ``copy`` is the same method.
+        """
+        clone = object.__new__(Payi)
+        clone._setup(
+            self._async.copy(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=default_headers,
+                default_query=default_query,
+            ),
             self._portal,
             self._root or self,
         )

@@ -354,7 +354,7 @@ async def test_bad_with_options_are_refused(client: AsyncPayi) -> None:
 
 
 def test_timeout_of() -> None:
-    assert Timeout.of(2) == Timeout(connect=2.0, read=2.0, pool=2.0, total=None)
+    assert Timeout.of(2) == Timeout(connect=2.0, read=2.0, pool=2.0) == Timeout(2)
     custom = Timeout(read=1.0)
     assert Timeout.of(custom) is custom
 
