@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from ._cursor import CursorKey, encode_cursor
 from ._errors import ApiError
@@ -113,7 +114,9 @@ def new_request_id() -> str:
 
 
 def _short_hash(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    # JSON keeps the parts apart: names may hold any character, NUL included.
+    joined = json.dumps(parts, ensure_ascii=True)
+    return hashlib.sha256(joined.encode("ascii")).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- routing
@@ -278,6 +281,10 @@ async def _read_body(request: web.Request) -> bytes:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise _too_large() from None
+    except RequestPayloadError as exc:  # e.g. a Content-Encoding that does not decode
+        raise ApiError(400, f"body could not be read: {exc.__cause__ or exc}") from None
+    except ConnectionResetError:  # the client left (or half-closed) mid-body: its doing
+        raise ApiError(400, "the connection closed before the whole body arrived") from None
 
 
 async def _delete_version(call: _Call) -> tuple[int, Any]:
@@ -446,9 +453,16 @@ def logged_headers(request: web.BaseRequest) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.lower() != "xproxy-api-key"}
 
 
+@web.middleware
+async def _every_request(request: web.Request, handler: Any) -> web.StreamResponse:
+    # Even targets the router cannot match (``OPTIONS *``, ``CONNECT host:port``) get
+    # the emulator's JSON answers instead of aiohttp's plain-text 404.
+    return await _handle(request)
+
+
 def make_app(ctx: Context) -> web.Application:
     """An ``aiohttp.web.Application`` serving the emulator's API from ``ctx``."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_every_request])
     app[CONTEXT] = ctx
     app.router.add_route("*", r"/{path:[\s\S]*}", _handle)
     return app

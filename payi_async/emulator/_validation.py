@@ -74,10 +74,12 @@ def is_reserved_category(name: str) -> bool:
 
 # ---------------------------------------------------------------- timestamps
 
+# ASCII digits only (``\d`` would also take Arabic-Indic and other Unicode digits).
 _TS = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?",
+    re.ASCII,
 )
 
 
@@ -92,8 +94,9 @@ def parse_timestamp(field: str, value: str) -> datetime:
     if offset and offset not in ("Z", "z"):
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or "0"))
-        if delta >= timedelta(hours=24):
+        minutes = int(digits[2:4] or "0")
+        delta = timedelta(hours=int(digits[:2]), minutes=minutes)
+        if delta >= timedelta(hours=24) or minutes > 59:
             raise _bad(f"{field} has an impossible UTC offset: {value!r}")
         tz = timezone(sign * delta)
     try:
@@ -146,6 +149,16 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one that underflows to zero
+    (``1e-400``) is refused, as it is not the number sent (overflow gives infinity,
+    which the field checks refuse by name)."""
+    value = float(text)
+    if value == 0 and text.lower().partition("e")[0].strip("-+0."):
+        raise _bad(f"body has a number that does not fit a 64-bit float: {text[:40]}")
+    return value
+
+
 def _too_deep() -> ApiError:
     return _bad(f"body is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
 
@@ -167,7 +180,7 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise _bad("body is required: a JSON object with units")
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_float)
     except RecursionError:
         raise _too_deep() from None
     except (UnicodeDecodeError, ValueError) as exc:
@@ -281,8 +294,12 @@ def _boolean(name: str, raw: str | None) -> bool | None:
 
 
 def parse_active(query: MultiMapping[str]) -> bool | None:
-    """The ``Active`` filter of a list call (``true``/``false``), ``None`` if not sent."""
-    return _boolean("Active", query.get("Active"))
+    """The ``Active`` filter of a list call (``true``/``false``), ``None`` if not sent;
+    sent empty (``?Active=``) it is a value like any other, and refused."""
+    raw = query.get("Active")
+    if raw == "":
+        raise _bad("Active must be true or false, not ''")
+    return _boolean("Active", raw)
 
 
 def parse_list_params(
