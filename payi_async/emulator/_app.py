@@ -56,6 +56,7 @@ MAX_BODY_BYTES = 1024 * 1024
 _IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MAX_IDEMPOTENCY_KEY = 255
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _log = logging.getLogger("payi_async.emulator")
 
 
@@ -124,7 +125,8 @@ def _short_hash(*parts: str) -> str:
 
 def _segments(request: web.Request) -> tuple[int, list[str]]:
     """The number of raw segments after ``categories`` and the decoded names."""
-    raw = request.raw_path.split("?", 1)[0].split("#", 1)[0]
+    # An absolute-form target (``GET http://host/api/v1/...``) is as valid as a path.
+    raw = _ABSOLUTE_FORM.sub("", request.raw_path, count=1).split("?", 1)[0].split("#", 1)[0]
     parts = raw.split("/")
     if parts[:4] != ["", "api", "v1", "categories"]:
         raise ApiError(404, f"no such endpoint: {raw}", code="not_found")

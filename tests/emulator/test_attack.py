@@ -8,13 +8,17 @@ request may count as an internal error. The database must stay consistent.
 from __future__ import annotations
 
 import json
+import math
 import socket
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from payi_async.emulator import ThreadedPayiServer
+from payi_async.emulator import Faults, ThreadedPayiServer
+from payi_async.emulator.__main__ import main as emulator_main
 
 CATEGORIES = "/api/v1/categories"
 UNITS = b'{"units":{"text":{"input_price":1}}}'
@@ -253,3 +257,52 @@ def test_cursor_of_one_listing_is_refused_by_another_even_with_nul_in_names(
     )
     assert status == 400, answer
     _json_error(400, head, answer)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://emulator/api/v1/categories?limit=1",
+        "HTTPS://user@emulator:8080/api/v1/categories?limit=1",
+    ],
+)
+def test_absolute_form_target_is_served(payi_emulator: ThreadedPayiServer, target: str) -> None:
+    """RFC 9112 makes servers accept ``GET http://host/path``; it was a 404."""
+    status, _, answer = _request(payi_emulator, "GET", target)
+    assert status == 200, answer
+    assert len(json.loads(answer)["items"]) == 1
+
+
+@pytest.mark.parametrize("field", ["latency", "retry_after"])
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_faults_refuse_non_finite_seconds(field: str, value: float) -> None:
+    """A nan ``retry_after`` made every injected 429/503 a crash; inf latency a hang."""
+    with pytest.raises(ValueError, match=field):
+        Faults(**{field: value})
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port something else already listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [("port-too-large", 2), ("port-negative", 2), ("port-in-use", 1), ("db-unopenable", 1)],
+)
+def test_cli_start_up_failure_is_an_error_line_not_a_traceback(
+    tmp_path: Path, taken_port: int, capsys: pytest.CaptureFixture[str], case: str, status: int
+) -> None:
+    args = {
+        "port-too-large": ["--port", "70000"],
+        "port-negative": ["--port", "-1"],
+        "port-in-use": ["--port", str(taken_port)],
+        "db-unopenable": ["--db", str(tmp_path / "missing" / "emulator.sqlite")],
+    }[case]
+    assert emulator_main(args) == status
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
