@@ -21,7 +21,7 @@ Rules it enforces:
 * A create adds a version (server-made ``resource_id`` and ``creation_timestamp``,
   ``start_timestamp`` defaulting to now; timestamps are UTC ISO 8601 with ``Z`` and a
   four-digit year, ``0999-06-01T00:00:00.000000Z``). A unit may carry either price,
-  both or neither. Deletes are soft: rows stay, marked deleted, listed again only with
+  both or neither; a version has at most ``MAX_UNITS`` units, named like resources. Deletes are soft: rows stay, marked deleted, listed again only with
   ``Active=false``; a deleted version is 404.
 * A version is *active* when it is live, has started and has not ended; it ends when
   the next live version (by start) takes over, at that version's ``start_timestamp``.
@@ -51,7 +51,7 @@ from ._faults import Faults
 from ._server import DEFAULT_API_KEY, LocalPayiServer, ThreadedPayiServer
 from ._shapes import Shapes
 from ._store import CategoryRow, ResourceRow, Store
-from ._validation import DEFAULT_LIMIT, MAX_JSON_DEPTH, MAX_LIMIT, MAX_NAME_LENGTH
+from ._validation import DEFAULT_LIMIT, MAX_JSON_DEPTH, MAX_LIMIT, MAX_NAME_LENGTH, MAX_UNITS
 
 __all__ = [
     # servers
@@ -71,6 +71,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "MAX_NAME_LENGTH",
+    "MAX_UNITS",
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
 ]

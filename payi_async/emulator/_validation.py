@@ -32,6 +32,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_LIMIT",
     "MAX_NAME_LENGTH",
+    "MAX_UNITS",
     "CreateBody",
     "ListParams",
     "check_name",
@@ -47,6 +48,8 @@ __all__ = [
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_NAME_LENGTH = 256
+#: Most units one resource version may have (unit names: 1 to ``MAX_NAME_LENGTH``).
+MAX_UNITS = 100
 #: Deepest nesting of arrays and objects a request body may have.
 MAX_JSON_DEPTH = 32
 _MAX_INT = 2**63 - 1
@@ -237,11 +240,17 @@ def parse_create_body(body: object) -> CreateBody:
         raise _bad(f"units must be an object, not {type(raw_units).__name__}")
     if not raw_units:
         raise _bad("units must not be empty")
+    # Bounded so that a page of versions stays bounded: 100k empty units fit in one
+    # 1 MiB body and answered ~5 MiB each, so a page of 1000 versions took gigabytes.
+    if len(raw_units) > MAX_UNITS:
+        raise _bad(f"units must have at most {MAX_UNITS} units, not {len(raw_units)}")
     units: dict[str, dict[str, float]] = {}
     for name, unit in raw_units.items():
         where = f"units.{name}"
         if not name:
             raise _bad("units must not have an empty unit name")
+        if len(name) > MAX_NAME_LENGTH:
+            raise _bad(f"units has a unit name longer than {MAX_NAME_LENGTH} characters")
         if not _is_unicode(name):
             raise _bad(f"units has a unit name that is not valid Unicode: {name!r}")
         if not isinstance(unit, dict):

@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from payi_async.emulator import Faults, ThreadedPayiServer
+from payi_async.emulator import (
+    MAX_BODY_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_UNITS,
+    Faults,
+    ThreadedPayiServer,
+)
 from payi_async.emulator.__main__ import main as emulator_main
 
 CATEGORIES = "/api/v1/categories"
@@ -306,3 +312,37 @@ def test_cli_start_up_failure_is_an_error_line_not_a_traceback(
     assert emulator_main(args) == status
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def _units_body(count: int, name_length: int) -> bytes:
+    units = {f"{i:03d}".ljust(name_length, "\0"): {} for i in range(count)}
+    return json.dumps({"units": units}, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # 100k empty units fit in one 1 MiB body and were answered ~5 MiB per version,
+        # so one page of such versions took gigabytes: the count is bounded now...
+        json.dumps({"units": {f"{i:x}": {} for i in range(100_000)}}, separators=(",", ":")),
+        _units_body(MAX_UNITS + 1, 1),
+        # ...and so is a unit name, like every other name.
+        _units_body(1, MAX_NAME_LENGTH + 1),
+        json.dumps({"units": {"x" * 900_000: {"input_price": 1}}}),
+    ],
+    ids=["100k-units", "101-units", "257-char-unit", "900k-char-unit"],
+)
+def test_one_version_has_bounded_units(
+    payi_emulator: ThreadedPayiServer, body: bytes | str
+) -> None:
+    raw = body.encode() if isinstance(body, str) else body
+    assert len(raw) < MAX_BODY_BYTES
+    status, head, answer = _request(payi_emulator, "POST", _RESOURCE, raw)
+    assert status == 400, answer[:300]
+    assert "unit" in _json_error(400, head, answer)["message"]
+    # The largest version allowed still goes through.
+    status, _, answer = _request(
+        payi_emulator, "POST", _RESOURCE, _units_body(MAX_UNITS, MAX_NAME_LENGTH)
+    )
+    assert status == 201, answer[:300]
+    assert len(json.loads(answer)["units"]) == MAX_UNITS
