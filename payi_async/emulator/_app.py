@@ -93,6 +93,8 @@ class Context:
     internal_errors: list[RequestRecord] = field(default_factory=list)
     request_count: int = 0
     connections_accepted: int = 0
+    #: Seconds a request body may take to arrive in full; then a 408 (no slowloris).
+    body_timeout: float = 75.0
 
 
 CONTEXT = web.AppKey("payi_emulator_context", Context)
@@ -276,11 +278,17 @@ def _too_large() -> ApiError:
 
 
 async def _read_body(request: web.Request) -> bytes:
-    """The whole body, or 413 past ``MAX_BODY_BYTES`` (announced or actually sent)."""
+    """The whole body, or 413 past ``MAX_BODY_BYTES`` (announced or actually sent), or
+    408 if it has not all come within the context's ``body_timeout``."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise _too_large()
+    timeout = request.app[CONTEXT].body_timeout
     try:
-        return await request.read()
+        return await asyncio.wait_for(request.read(), timeout)
+    except asyncio.TimeoutError:
+        raise ApiError(
+            408, f"the body did not arrive within {timeout:g} seconds", code="request_timeout"
+        ) from None
     except web.HTTPRequestEntityTooLarge:
         raise _too_large() from None
     except RequestPayloadError as exc:  # e.g. a Content-Encoding that does not decode
@@ -447,6 +455,12 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         if status is not None and status >= 500 and fault is None:
             ctx.internal_errors.append(record)
     response.headers["x-request-id"] = request_id
+    if status == 408:
+        # Answer, then close at once: aiohttp would otherwise linger up to 10 s for
+        # the rest of a body that is not coming.
+        await response.prepare(request)
+        await response.write_eof()
+        request.protocol.force_close()
     return response
 
 

@@ -46,7 +46,8 @@ class LocalPayiServer:
     the only key accepted in the ``xProxy-api-key`` header. ``shapes``: "seed" or
     "hosted" (see ``payi_async.emulator``). ``faults``: what to inject (nothing by
     default; change it any time with ``server.faults = ...`` or ``set_faults``).
-    ``keepalive_timeout``: seconds an idle keep-alive connection is kept open.
+    ``keepalive_timeout``: seconds an idle keep-alive connection is kept open, and the
+    longest a request body may take to arrive (then 408).
     ``shutdown_timeout``: seconds in-flight requests get to finish when stopping.
     ``clock``: "now" in UTC, for tests that need fixed timestamps.
 
@@ -86,6 +87,7 @@ class LocalPayiServer:
             api_key=api_key,
             renderer=Renderer(shapes),
             injector=FaultInjector(faults),
+            body_timeout=keepalive_timeout,
         )
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None

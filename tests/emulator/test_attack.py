@@ -346,3 +346,19 @@ def test_one_version_has_bounded_units(
     )
     assert status == 201, answer[:300]
     assert len(json.loads(answer)["units"]) == MAX_UNITS
+
+
+@pytest.mark.payi_emulator(keepalive_timeout=0.5)
+def test_a_stalled_body_is_a_408_and_the_connection_closes(
+    payi_emulator: ThreadedPayiServer,
+) -> None:
+    """Slowloris: headers promising a body that never comes held a handler forever
+    (idle and half-sent headers were already closed after ``keepalive_timeout``)."""
+    head = (
+        f"POST {_RESOURCE} HTTP/1.1\r\nHost: e\r\n"
+        f"xProxy-api-key: {payi_emulator.api_key}\r\nContent-Length: 100\r\n\r\n"
+    )
+    status, answer_head, answer = _exchange(payi_emulator, head.encode() + UNITS[:10])
+    assert status == 408
+    assert "did not arrive" in _json_error(408, answer_head, answer)["message"]
+    assert payi_emulator.internal_errors == []
