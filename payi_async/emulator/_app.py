@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from aiohttp.web_protocol import RequestPayloadError
 
 from ._cursor import CursorKey, encode_cursor
@@ -56,6 +56,7 @@ MAX_BODY_BYTES = 1024 * 1024
 _IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MAX_IDEMPOTENCY_KEY = 255
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_DECODED_CODINGS = frozenset({"identity", "gzip", "deflate", "br", "zstd"})
 _ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _log = logging.getLogger("payi_async.emulator")
 
@@ -277,11 +278,26 @@ def _too_large() -> ApiError:
     return ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", code="request_too_large")
 
 
+def _check_content_encoding(request: web.Request) -> None:
+    """415 unless the body is in one coding aiohttp decodes (or none): it passes any
+    other value, and all but the first of several, through undecoded."""
+    codings = request.headers.getall("Content-Encoding", ())
+    if not codings or (len(codings) == 1 and codings[0].lower() in _DECODED_CODINGS):
+        return
+    raise ApiError(
+        415,
+        f"Content-Encoding {', '.join(codings)!r} is not supported: send the body "
+        "as is, or in one of gzip, deflate",
+        code="unsupported_media_type",
+    )
+
+
 async def _read_body(request: web.Request) -> bytes:
     """The whole body, or 413 past ``MAX_BODY_BYTES`` (announced or actually sent), or
     408 if it has not all come within the context's ``body_timeout``."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise _too_large()
+    _check_content_encoding(request)
     timeout = request.app[CONTEXT].body_timeout
     try:
         return await asyncio.wait_for(request.read(), timeout)
@@ -416,6 +432,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         if decision.latency:
             await asyncio.sleep(decision.latency)
         _authenticate(request, ctx)
+        expect = request.headers.get("Expect")
+        if expect is not None and expect.lower() != "100-continue":
+            raise ApiError(417, f"Expect {expect!r} is not supported (only 100-continue)")
         handler, names = _route(request)
         call = _Call(request, ctx, request_id, names)
         status, body = await handler(call)
@@ -469,6 +488,15 @@ def logged_headers(request: web.BaseRequest) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.lower() != "xproxy-api-key"}
 
 
+async def _expect(request: web.Request) -> None:
+    """``100 Continue`` for ``Expect: 100-continue``; any other expectation is left to
+    ``_handle`` (a JSON 417) instead of aiohttp's plain-text one."""
+    expect = request.headers.get("Expect", "")
+    if expect.lower() == "100-continue" and request.version == HttpVersion11:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
+
+
 @web.middleware
 async def _every_request(request: web.Request, handler: Any) -> web.StreamResponse:
     # Even targets the router cannot match (``OPTIONS *``, ``CONNECT host:port``) get
@@ -480,5 +508,5 @@ def make_app(ctx: Context) -> web.Application:
     """An ``aiohttp.web.Application`` serving the emulator's API from ``ctx``."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_every_request])
     app[CONTEXT] = ctx
-    app.router.add_route("*", r"/{path:[\s\S]*}", _handle)
+    app.router.add_route("*", r"/{path:[\s\S]*}", _handle, expect_handler=_expect)
     return app

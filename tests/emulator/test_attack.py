@@ -84,6 +84,10 @@ HOSTILE: list[tuple[str, str, str, bytes | None, dict[str, str], int]] = [
     # A body whose Content-Encoding does not decode was a 500.
     ("bad-gzip", "POST", _RESOURCE, b"not gzip at all", {"Content-Encoding": "gzip"}, 400),
     ("bad-deflate", "POST", _RESOURCE, b"\x00\x01garbage", {"Content-Encoding": "deflate"}, 400),
+    # A coding aiohttp does not decode (or a list of them) was read as plain JSON.
+    ("coding-twice", "POST", _RESOURCE, UNITS, {"Content-Encoding": "gzip, gzip"}, 415),
+    ("coding-unknown", "POST", _RESOURCE, UNITS, {"Content-Encoding": "x-custom"}, 415),
+    ("coding-x-gzip", "POST", _RESOURCE, UNITS, {"Content-Encoding": "x-gzip"}, 415),
     # README: Active is true or false, "any other value: 400"; empty was ignored.
     ("active-empty", "GET", f"{CATEGORIES}?Active=", None, {}, 400),
     ("active-empty-resources", "GET", f"{CATEGORIES}/attack/resources?Active=", None, {}, 400),
@@ -362,3 +366,17 @@ def test_a_stalled_body_is_a_408_and_the_connection_closes(
     assert status == 408
     assert "did not arrive" in _json_error(408, answer_head, answer)["message"]
     assert payi_emulator.internal_errors == []
+
+
+def test_expectations_other_than_100_continue_get_a_json_417(
+    payi_emulator: ThreadedPayiServer,
+) -> None:
+    """aiohttp answered ``Expect: 200-ok`` with a plain-text 417."""
+    status, head, answer = _request(payi_emulator, "POST", _RESOURCE, UNITS, {"Expect": "200-ok"})
+    assert status == 417
+    assert "Expect" in _json_error(417, head, answer)["message"]
+    status, head, answer = _request(
+        payi_emulator, "POST", _RESOURCE, UNITS, {"Expect": "100-Continue"}
+    )
+    assert head.startswith(b"HTTP/1.1 100 Continue")
+    assert b"HTTP/1.1 201 Created" in head + answer
