@@ -38,6 +38,14 @@ def is_loopback(host: str) -> bool:
         return False  # another host name: it may resolve to anything
 
 
+def _check_exposure(host: str, api_key: str) -> None:
+    if api_key == DEFAULT_API_KEY and not is_loopback(host):
+        raise ValueError(
+            f"host {host!r} is not loopback: pass an api_key of your own (the default "
+            "key is published, so it would let anyone on the network in)"
+        )
+
+
 class LocalPayiServer:
     """A running Pay-i emulator on a real socket, for ``async with``.
 
@@ -70,11 +78,7 @@ class LocalPayiServer:
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
-        if api_key == DEFAULT_API_KEY and not is_loopback(host):
-            raise ValueError(
-                f"host {host!r} is not loopback: pass an api_key of your own (the default "
-                "key is published, so it would let anyone on the network in)"
-            )
+        _check_exposure(host, api_key)
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -99,6 +103,8 @@ class LocalPayiServer:
         """Open the database and start listening."""
         if self._runner is not None:
             raise RuntimeError("server is already running")
+        # Again here: ``host`` is a plain attribute and may have changed since __init__.
+        _check_exposure(self.host, self._ctx.api_key)
         await self.store.open()
         runner = web.AppRunner(
             make_app(self._ctx),

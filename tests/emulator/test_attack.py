@@ -22,6 +22,7 @@ from payi_async.emulator import (
     MAX_NAME_LENGTH,
     MAX_UNITS,
     Faults,
+    LocalPayiServer,
     ThreadedPayiServer,
 )
 from payi_async.emulator.__main__ import main as emulator_main
@@ -380,3 +381,15 @@ def test_expectations_other_than_100_continue_get_a_json_417(
     )
     assert head.startswith(b"HTTP/1.1 100 Continue")
     assert b"HTTP/1.1 201 Created" in head + answer
+
+
+async def test_host_changed_after_construction_still_needs_a_key_of_ones_own() -> None:
+    """The loopback rule was checked in ``__init__`` only: setting ``server.host`` to
+    ``0.0.0.0`` afterwards listened on every interface with the published key."""
+    server = LocalPayiServer()
+    server.host = "0.0.0.0"
+    with pytest.raises(ValueError, match="not loopback"):
+        await server.start()
+    with pytest.raises(RuntimeError):
+        server.base_url  # noqa: B018 - never started
+    await server.aclose()
