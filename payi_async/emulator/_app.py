@@ -474,9 +474,10 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         if status is not None and status >= 500 and fault is None:
             ctx.internal_errors.append(record)
     response.headers["x-request-id"] = request_id
-    if status == 408:
+    if status == 408 or request.method == "CONNECT":
         # Answer, then close at once: aiohttp would otherwise linger up to 10 s for
-        # the rest of a body that is not coming.
+        # the rest of a body that is not coming, or (pure-Python parser) keep a
+        # refused CONNECT open as a tunnel.
         await response.prepare(request)
         await response.write_eof()
         request.protocol.force_close()

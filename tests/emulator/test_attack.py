@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -393,3 +396,27 @@ async def test_host_changed_after_construction_still_needs_a_key_of_ones_own() -
     with pytest.raises(RuntimeError):
         server.base_url  # noqa: B018 - never started
     await server.aclose()
+
+
+def test_refused_connect_closes_also_with_the_pure_python_http_parser() -> None:
+    """With aiohttp's pure-Python parser (PyPy, ``AIOHTTP_NO_EXTENSIONS``) a CONNECT
+    was answered but its connection kept open as a tunnel."""
+    env = {**os.environ, "AIOHTTP_NO_EXTENSIONS": "1"}
+    command = [sys.executable, "-m", "payi_async.emulator"]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            host, port = base_url.removeprefix("http://").rsplit(":", 1)
+            request = "CONNECT emulator:443 HTTP/1.1\r\nHost: e\r\n\r\n"
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.sendall(request.encode())
+                received = b""
+                while chunk := sock.recv(65536):  # times out if never closed
+                    received += chunk
+            assert received.startswith(b"HTTP/1.1 40")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
