@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import HttpVersion11, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from ._cursor import CursorKey, encode_cursor
@@ -56,6 +57,7 @@ MAX_BODY_BYTES = 1024 * 1024
 _IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MAX_IDEMPOTENCY_KEY = 255
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_MALFORMED = "malformed_body"
 _DECODED_CODINGS = frozenset({"identity", "gzip", "deflate", "br", "zstd"})
 _ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _log = logging.getLogger("payi_async.emulator")
@@ -309,6 +311,8 @@ async def _read_body(request: web.Request) -> bytes:
         raise _too_large() from None
     except RequestPayloadError as exc:  # e.g. a Content-Encoding that does not decode
         raise ApiError(400, f"body could not be read: {exc.__cause__ or exc}") from None
+    except HttpProcessingError as exc:  # framing broken mid-body (see _protocol)
+        raise ApiError(400, f"body is malformed: {exc.message}", code=_MALFORMED) from None
     except ConnectionResetError:  # the client left (or half-closed) mid-body: its doing
         raise ApiError(400, "the connection closed before the whole body arrived") from None
 
@@ -456,6 +460,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     except ApiError as error:
         status = error.status
         response = web.json_response(error.body(request_id), status=status, headers=error.headers)
+        if error.code == _MALFORMED:  # the parser is lost: end the connection after this
+            response.force_close()
     except web.HTTPException as http_error:  # raised by aiohttp itself, e.g. while reading
         status = http_error.status
         body = ApiError(status, http_error.reason).body(request_id)

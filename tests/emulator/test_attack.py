@@ -420,3 +420,36 @@ def test_refused_connect_closes_also_with_the_pure_python_http_parser() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "late",
+    [b"zz\r\n\r\n", b'5\r\nts":{XX', b"-1\r\n\r\n"],
+    ids=["bad-chunk-size", "no-crlf-after-chunk", "negative-chunk-size"],
+)
+def test_chunked_body_broken_after_it_started_is_a_400_at_once(
+    payi_emulator: ThreadedPayiServer, late: bytes
+) -> None:
+    """A framing error in a body already being read left the request waiting for the
+    rest until the body timeout (aiohttp queued the error as the next request)."""
+    head = (
+        f"POST {_RESOURCE} HTTP/1.1\r\nHost: e\r\nxProxy-api-key: {payi_emulator.api_key}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n5\r\n"
+    )
+    with socket.create_connection(_address(payi_emulator), timeout=10) as sock:
+        sock.sendall(head.encode() + UNITS[:5] + b"\r\n")
+        _wait_for_body_read(payi_emulator)
+        sock.sendall(late)
+        received = b""
+        while chunk := sock.recv(65536):  # times out (fails) if nothing answers
+            received += chunk
+    assert received.count(b"HTTP/1.1 ") == 1, received
+    head_block, _, body = received.partition(b"\r\n\r\n")
+    assert head_block.startswith(b"HTTP/1.1 400 ")
+    assert "malformed" in _json_error(400, head_block, body)["message"]
+    assert payi_emulator.internal_errors == []
+
+
+def _wait_for_body_read(server: ThreadedPayiServer) -> None:
+    """Give the handler time to start reading the body (no answer can come before)."""
+    time.sleep(0.3)
