@@ -310,7 +310,10 @@ async def _read_body(request: web.Request) -> bytes:
     except web.HTTPRequestEntityTooLarge:
         raise _too_large() from None
     except RequestPayloadError as exc:  # e.g. a Content-Encoding that does not decode
-        raise ApiError(400, f"body could not be read: {exc.__cause__ or exc}") from None
+        request.content.feed_eof()  # no lingering over the rest (aiohttp logs its error)
+        raise ApiError(
+            400, f"body could not be read: {exc.__cause__ or exc}", code=_MALFORMED
+        ) from None
     except HttpProcessingError as exc:  # framing broken mid-body (see _protocol)
         raise ApiError(400, f"body is malformed: {exc.message}", code=_MALFORMED) from None
     except ConnectionResetError:  # the client left (or half-closed) mid-body: its doing
