@@ -316,7 +316,7 @@ async def _read_body(request: web.Request) -> bytes:
         ) from None
     except HttpProcessingError as exc:  # framing broken mid-body (see _protocol)
         raise ApiError(400, f"body is malformed: {exc.message}", code=_MALFORMED) from None
-    except ConnectionResetError:  # the client left (or half-closed) mid-body: its doing
+    except ConnectionResetError:  # the client left (or half-closed) mid-body
         raise ApiError(400, "the connection closed before the whole body arrived") from None
 
 
