@@ -9,7 +9,9 @@ from ._bulk import BulkCreated, BulkFailure, BulkProgress, BulkResult
 from ._catalog import CatalogPlan, CatalogResult
 
 # The client and its options
+from ._client import _UNSET as NOT_GIVEN
 from ._client import DEFAULT_BASE_URL, AsyncPayi
+from ._converter import ResponseContext
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -45,12 +47,15 @@ from ._pagination import AsyncCursorPage, AsyncPager
 from ._resources import AsyncCategories, AsyncResources
 from ._response import AsyncAPIResponse, AsyncResponseContextManager, AsyncResponseView, RequestInfo
 from ._retry import RetryPolicy
-from ._transport import Timeout
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Timeout
 from ._version import __version__
 
 __all__ = [
     # client
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
     "AsyncPayi",
     "RetryPolicy",
     "Timeout",
@@ -65,6 +70,7 @@ __all__ = [
     "AsyncResponseContextManager",
     "AsyncResponseView",
     "RequestInfo",
+    "ResponseContext",
     # bulk creates
     "BulkCreated",
     "BulkFailure",
