@@ -347,40 +347,15 @@ def _is_value_property(m: Member) -> bool:
     return m.is_property and m.returns is not None and async_only(m.returns) is None
 
 
-@attrs.frozen
-class Kind:
-    """One way an async member is mirrored: which members it takes, what it writes."""
-
-    name: str
-    matches: Callable[[Member], bool]
-    describe: str
-
-
-#: Every kind of member the generator mirrors. A public member must match exactly one.
-KINDS = (
-    Kind("call", _is_call, "a coroutine method: run through the portal"),
-    Kind(
-        "bulk call",
-        _is_bulk_call,
-        "a coroutine method taking an iterable or async iterable: the blocking one takes a "
-        "plain iterable only (an AsyncIterable raises TypeError)",
-    ),
-    Kind("pager", _is_pager, "a method returning an AsyncPager: returns the first SyncCursorPage"),
-    Kind("client copy", _is_copy, "a method returning its own class: a blocking copy"),
-    Kind(
-        "wrapped property",
-        _is_wrapped_property,
-        "a property of a WRAPPED_PROPERTIES type: wrapped for blocking use",
-    ),
-    Kind("value property", _is_value_property, "a property of a plain value: returned as it is"),
-)
-
-
 def _what(m: Member) -> str:
     if m.is_property:
         return f"a property returning {m.returns!r}"
     if inspect.isasyncgenfunction(m.func):
         return "an async generator method"
+    for name, tp in m.hints.items():
+        found = async_only(tp) if name != "return" else None
+        if found is not None and not (name in _bulk_params(m) and _is_bulk_call(m)):
+            return f"a method whose parameter {name!r} takes {found}"
     if inspect.iscoroutinefunction(m.func):
         return f"a coroutine method returning {m.returns!r}"
     if inspect.isfunction(m.func):
@@ -643,63 +618,135 @@ def render_class(target: Target, imports: Imports) -> str:
     lines.append("")
 
     base_names = _base_names() if target.client else set()
+    writer = Writer(namespace, imports, sync_name)
     for name, value in _members(cls):
         if name in base_names:
             continue  # close() and the like: the hand-written client base has them
         if name in subs:
             continue  # a sub-resource (a slot): mirrored in __init__ above
         member = _member(cls, name, value)
-        lines += _render_member(member, kind_of(member), namespace, imports, sync_name)
+        lines += kind_of(member).write(member, writer)
     return "\n".join(lines)
 
 
-def _render_member(
-    member: Member, kind: Kind, namespace: dict[str, Any], imports: Imports, sync_name: str
-) -> list[str]:
-    assert member.func is not None
-    name, where = member.name, member.where
-    bulk = _bulk_params(member) if kind.name == "bulk call" else []
-    params, returns, call = _signature(member.func, namespace, imports, where, sync_only=bulk)
-    if member.is_property:
-        if kind.name == "wrapped property":
-            returns = imports.runtime(WRAPPED_PROPERTIES[member.returns])
-            body = [f"return {returns}(self._async.{name}, self._portal)"]
-        else:
-            body = [f"return self._async.{name}"]
-        lines = ["    @property", f"    def {name}(self) -> {returns}:"]
-        lines += _doc_block(member.value.__doc__, "        ")
-        return [*lines, *(f"        {line}" for line in body), ""]
+@attrs.frozen
+class Writer:
+    """What a kind's writer needs besides the member: where names come from and go."""
 
-    invoke = f"self._async.{name}({call})"
-    note = None
-    if kind.name in ("call", "bulk call"):
-        note = _thread_note(member, bulk)
-        body = []
-        if bulk:
-            imports.add("collections.abc", "AsyncIterable")
-            for param in bulk:
-                body += [
-                    f"if isinstance({param}, AsyncIterable):",
-                    "    raise TypeError(",
-                    f'        "{sync_name}.{name}: {param} must be a plain iterable, not an "',
-                    '        "async iterable (use AsyncPayi for one)"',
-                    "    )",
-                ]
-        args = f", {call}" if call else ""
-        body.append(f"return self._portal.call(self._async.{name}{args})")
-    elif kind.name == "pager":
-        body = [f"return {imports.runtime('SyncCursorPage')}.first(self._portal, {invoke})"]
-    elif kind.name == "client copy":
-        body = [
-            f"clone = object.__new__({sync_name})",
-            f"clone._setup({invoke}, self._portal, self._root or self)",
-            "return clone",
-        ]
-    else:  # pragma: no cover - KINDS and this function list the same kinds
-        raise GenerationError(f"{where}: kind {kind.name!r} has no writer")
-    lines = [f"    def {name}({params}) -> {returns}:"]
-    lines += _doc_block(member.value.__doc__, "        ", note)
+    namespace: dict[str, Any]
+    imports: Imports
+    sync_name: str
+
+
+def _method(m: Member, w: Writer, body: list[str], bulk: Iterable[str] = ()) -> list[str]:
+    assert m.func is not None
+    params, returns, _ = _signature(m.func, w.namespace, w.imports, m.where, sync_only=bulk)
+    lines = [f"    def {m.name}({params}) -> {returns}:"]
+    lines += _doc_block(m.value.__doc__, "        ", _thread_note(m, list(bulk)))
     return [*lines, *(f"        {line}" for line in body), ""]
+
+
+def _property(m: Member, w: Writer, returns: str | None, body: str) -> list[str]:
+    assert m.func is not None
+    _, async_returns, _ = _signature(m.func, w.namespace, w.imports, m.where)
+    lines = ["    @property", f"    def {m.name}(self) -> {returns or async_returns}:"]
+    lines += _doc_block(m.value.__doc__, "        ")
+    return [*lines, f"        {body}", ""]
+
+
+def _call_args(m: Member) -> str:
+    assert m.func is not None
+    params = [p for p in inspect.signature(m.func).parameters if p != "self"]
+    return ", ".join(f"{p}={p}" for p in params)
+
+
+def write_call(m: Member, w: Writer) -> list[str]:
+    args = "".join(f", {a}" for a in [_call_args(m)] if a)
+    return _method(m, w, [f"return self._portal.call(self._async.{m.name}{args})"])
+
+
+def write_bulk_call(m: Member, w: Writer) -> list[str]:
+    bulk = _bulk_params(m)
+    w.imports.add("collections.abc", "AsyncIterable")
+    body: list[str] = []
+    for param in bulk:
+        body += [
+            f"if isinstance({param}, AsyncIterable):",
+            "    raise TypeError(",
+            f'        "{w.sync_name}.{m.name}: {param} must be a plain iterable, not an "',
+            '        "async iterable (use AsyncPayi for one)"',
+            "    )",
+        ]
+    args = "".join(f", {a}" for a in [_call_args(m)] if a)
+    body.append(f"return self._portal.call(self._async.{m.name}{args})")
+    return _method(m, w, body, bulk)
+
+
+def write_pager(m: Member, w: Writer) -> list[str]:
+    page = w.imports.runtime("SyncCursorPage")
+    return _method(
+        m, w, [f"return {page}.first(self._portal, self._async.{m.name}({_call_args(m)}))"]
+    )
+
+
+def write_copy(m: Member, w: Writer) -> list[str]:
+    body = [
+        f"clone = object.__new__({w.sync_name})",
+        f"clone._setup(self._async.{m.name}({_call_args(m)}), self._portal, self._root or self)",
+        "return clone",
+    ]
+    return _method(m, w, body)
+
+
+def write_wrapped_property(m: Member, w: Writer) -> list[str]:
+    wrapper = w.imports.runtime(WRAPPED_PROPERTIES[m.returns])
+    return _property(m, w, wrapper, f"return {wrapper}(self._async.{m.name}, self._portal)")
+
+
+def write_value_property(m: Member, w: Writer) -> list[str]:
+    return _property(m, w, None, f"return self._async.{m.name}")
+
+
+@attrs.frozen
+class Kind:
+    """One way an async member is mirrored: which members it takes and how it writes them."""
+
+    name: str
+    matches: Callable[[Member], bool]
+    write: Callable[[Member, Writer], list[str]]
+    describe: str
+
+
+#: Every kind of member the generator mirrors. A public member must match exactly one.
+KINDS = (
+    Kind("call", _is_call, write_call, "a coroutine method: run through the portal"),
+    Kind(
+        "bulk call",
+        _is_bulk_call,
+        write_bulk_call,
+        "a coroutine method taking an iterable or async iterable: the blocking one takes a "
+        "plain iterable only (an AsyncIterable raises TypeError)",
+    ),
+    Kind(
+        "pager",
+        _is_pager,
+        write_pager,
+        "a method returning an AsyncPager: returns the first SyncCursorPage",
+    ),
+    Kind("client copy", _is_copy, write_copy, "a method returning its own class: a blocking copy"),
+    Kind(
+        "wrapped property",
+        _is_wrapped_property,
+        write_wrapped_property,
+        "a property of a WRAPPED_PROPERTIES type: wrapped for blocking use",
+    ),
+    Kind(
+        "value property",
+        _is_value_property,
+        write_value_property,
+        "a property of a plain value: returned as it is",
+    ),
+)
 
 
 def render_init(modules: dict[str, list[str]]) -> str:

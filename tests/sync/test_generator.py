@@ -320,7 +320,7 @@ async def _watch(self: AsyncResources, on_event: Callable[[str], Awaitable[None]
         (_events, r"AsyncResources\.stray is a plain method returning .*AsyncIterator"),
         (_pages, r"AsyncResources\.stray is a coroutine method returning .*AsyncPager"),
         (property(_ticket), r"AsyncResources\.stray is a property returning .*Awaitable"),
-        (_watch, r"AsyncResources\.stray is a coroutine method returning <class 'str'>, which no"),
+        (_watch, r"AsyncResources\.stray is a method whose parameter 'on_event' takes Awaitable"),
     ],
     ids=["async-generator", "async-iterator", "awaited-pager", "awaitable-property", "async-cb"],
 )
