@@ -19,8 +19,10 @@ __all__ = ["SyncCursorPage"]
 T = TypeVar("T")
 
 
-async def _next_page(pages: AsyncIterator[AsyncCursorPage[T]]) -> AsyncCursorPage[T] | None:
-    return await anext(pages, None)
+async def _next_page(pages: AsyncIterator[AsyncCursorPage[T]], start: bool) -> AsyncCursorPage[T]:
+    if start:
+        await anext(pages)  # the walk yields the page it starts at first
+    return await anext(pages)
 
 
 class SyncCursorPage(Generic[T]):
@@ -69,12 +71,14 @@ class SyncCursorPage(Generic[T]):
 
     def iter_pages(self) -> Iterator[SyncCursorPage[T]]:
         """This page and every following one, fetched one at a time."""
-        # The async page's own walk runs on the portal's loop, one page per call.
-        pages = self._page.iter_pages()
-        self._portal.call(_next_page, pages)  # the walk yields this very page first
-        yield self
-        while (page := self._portal.call(_next_page, pages)) is not None:
-            yield SyncCursorPage(self._portal, page)
+        # The async page's own walk (with its repeated-cursor guard) runs on the portal's
+        # loop, one page per call; it goes on exactly while the page has a cursor.
+        pages, page = self._page.iter_pages(), self
+        yield page
+        while page.has_next_page():
+            fetched = self._portal.call(_next_page, pages, page is self)
+            page = SyncCursorPage(self._portal, fetched)
+            yield page
 
     def __iter__(self) -> Iterator[T]:
         for page in self.iter_pages():
