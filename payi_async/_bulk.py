@@ -19,19 +19,24 @@ from collections.abc import (
     Iterable,
     Mapping,
 )
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
 from ._exceptions import PayiError
 from ._models import CategoryResourceResponse, ResourceCreate
 
-if TYPE_CHECKING:
-    from ._resources import AsyncResources
-
 __all__ = ["BulkCreated", "BulkFailure", "BulkProgress", "BulkResult", "run_create_many"]
 
 CreateItem = ResourceCreate | Mapping[str, Any]
+
+
+class _Creates(Protocol):
+    """What ``run_create_many`` calls: ``AsyncResources`` (which imports this module)."""
+
+    async def _create(
+        self, params: ResourceCreate, *, extra_headers: Mapping[str, str] | None = None
+    ) -> CategoryResourceResponse: ...
 
 
 @attrs.frozen
@@ -109,7 +114,7 @@ def _iter(items: Iterable[CreateItem]) -> Generator[Any, None, None]:
 
 
 async def run_create_many(
-    resources: AsyncResources,
+    resources: _Creates,
     items: Iterable[CreateItem] | AsyncIterable[CreateItem],
     *,
     concurrency: int,

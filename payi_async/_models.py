@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from . import _validation as v
+from ._timeline import version_cost
 
 __all__ = [
     "AwsBedrockResource",
@@ -39,6 +40,17 @@ def _extra() -> Any:
     return attrs.field(default=_NO_EXTRA, kw_only=True, repr=False, eq=False, hash=False)
 
 
+def _plain(value: Any) -> Any:
+    """A field's value as JSON-ready data."""
+    if isinstance(value, _Model):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {k: _plain(item) for k, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 class _Model:
     """``to_dict``/``to_json`` shared by the response models."""
 
@@ -46,9 +58,15 @@ class _Model:
 
     def to_dict(self) -> dict[str, Any]:
         """The model as JSON-ready Python data, unknown fields included."""
-        from ._converter import converter
-
-        data: dict[str, Any] = converter.unstructure(self)
+        # Field order, then the ``extra`` keys no field took: as the converter
+        # unstructures (a test holds the two equal); no import of it, so no cycle.
+        data = {
+            a.name: _plain(getattr(self, a.name))
+            for a in attrs.fields(type(self))  # type: ignore[arg-type]
+            if a.name != "extra"
+        }
+        extra: Mapping[str, Any] = getattr(self, "extra", _NO_EXTRA)
+        data.update((k, val) for k, val in extra.items() if k not in data)
         return data
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -189,8 +207,6 @@ class CategoryResourceResponse(_Model):
         version does not price, or a missing price for units used, raises
         ``ValueError`` naming it.
         """
-        from ._timeline import version_cost
-
         return version_cost(self, usage)
 
 

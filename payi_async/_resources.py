@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _validation as v
 from ._bulk import BulkProgress, BulkResult, run_create_many
 from ._catalog import CatalogPlan, CatalogResult, apply_catalog, plan_catalog
 from ._converter import ResponseContext, create_body, structure_body, structure_page
+from ._exceptions import NoVersionInEffectError
 from ._models import (
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
@@ -31,7 +32,7 @@ from ._models import (
 )
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._response import AsyncResponseView, Operation, ResponseMode
-from ._timeline import resolve_version
+from ._timeline import in_effect, instant, server_instant
 from ._transport import Timeout
 
 if TYPE_CHECKING:
@@ -396,7 +397,40 @@ class AsyncResources(_Resource):
         at or before ``at``, the latest; ties go to the latest created. Raises
         ``NoVersionInEffectError`` (a ``NotFoundError``) when none is in effect.
         """
-        return await resolve_version(self, category, resource, at)
+        return await _resolve_version(self, category, resource, at)
+
+
+async def _resolve_version(
+    resources: AsyncResources, category: str, resource: str, at: str | datetime | None
+) -> CategoryResourceResponse:
+    """The engine behind ``AsyncResources.resolve`` (here: it walks ``resources.list``)."""
+    v.segment("category", category)
+    v.segment("resource", resource)
+    moment = datetime.now(timezone.utc) if at is None else instant("at", at)
+    versions = [
+        version
+        async for version in resources.list(resource, category, limit=1000, sort_ascending=True)
+    ]
+    candidates = [
+        (server_instant(x.start_timestamp), server_instant(x.creation_timestamp), x)
+        for x in versions
+    ]
+    found = in_effect(candidates, moment)
+    if found is None:
+        starts = [t for start, created, _ in candidates if (t := start or created) is not None]
+        url = "/".join(
+            (
+                resources._client.base_url.rstrip("/"),
+                "api/v1/categories",
+                v.quote_segment(category),
+                "resources",
+                v.quote_segment(resource),
+            )
+        )
+        raise NoVersionInEffectError(
+            category, resource, moment, earliest=min(starts, default=None), url=url
+        )
+    return found
 
 
 def _version_path(resource_id: object, category: object, resource: object) -> str:

@@ -12,16 +12,11 @@ import decimal
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import _validation as v
-from ._exceptions import NoVersionInEffectError
 
-if TYPE_CHECKING:
-    from ._models import CategoryResourceResponse
-    from ._resources import AsyncResources
-
-__all__ = ["in_effect", "instant", "resolve_version", "server_instant", "version_cost"]
+__all__ = ["in_effect", "instant", "server_instant", "version_cost"]
 
 T = TypeVar("T")
 
@@ -76,39 +71,6 @@ def in_effect(
     return best
 
 
-async def resolve_version(
-    resources: AsyncResources, category: str, resource: str, at: str | datetime | None
-) -> CategoryResourceResponse:
-    """The engine behind ``AsyncResources.resolve``."""
-    v.segment("category", category)
-    v.segment("resource", resource)
-    moment = datetime.now(timezone.utc) if at is None else instant("at", at)
-    versions = [
-        version
-        async for version in resources.list(resource, category, limit=1000, sort_ascending=True)
-    ]
-    candidates = [
-        (server_instant(x.start_timestamp), server_instant(x.creation_timestamp), x)
-        for x in versions
-    ]
-    found = in_effect(candidates, moment)
-    if found is None:
-        starts = [t for start, created, _ in candidates if (t := start or created) is not None]
-        url = "/".join(
-            (
-                resources._client.base_url.rstrip("/"),
-                "api/v1/categories",
-                v.quote_segment(category),
-                "resources",
-                v.quote_segment(resource),
-            )
-        )
-        raise NoVersionInEffectError(
-            category, resource, moment, earliest=min(starts, default=None), url=url
-        )
-    return found
-
-
 def _count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
@@ -117,9 +79,20 @@ def _count(name: str, value: object) -> int:
     return value
 
 
-def version_cost(
-    version: CategoryResourceResponse, usage: Mapping[str, tuple[int, int]]
-) -> Decimal:
+class _Priced(Protocol):
+    """What ``version_cost`` reads of a ``CategoryResourceResponse`` (which imports this)."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def resource_id(self) -> str: ...
+    @property
+    def units(self) -> Mapping[str, Any]: ...
+
+
+def version_cost(version: _Priced, usage: Mapping[str, tuple[int, int]]) -> Decimal:
     """The engine behind ``CategoryResourceResponse.cost``."""
     if not isinstance(usage, Mapping):
         raise TypeError(
