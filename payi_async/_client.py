@@ -20,11 +20,12 @@ from ._config import (
     NotGiven,
     Timeout,
 )
-from ._request import KEY_HEADER, build_request, query_pairs
+from ._request import KEY_HEADER, build_request
 from ._resources import AsyncCategories
 from ._response import AsyncResponseView
 from ._retry import RetryPolicy
 from ._transport import Response, StreamedResponse, Transport, user_agent
+from ._urls import query_pairs
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncPayi"]
 

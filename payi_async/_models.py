@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from . import _urls
 from . import _validation as v
 from ._timeline import version_cost
 
@@ -228,8 +229,8 @@ class ResourceCreate:
     reaches the wire.
     """
 
-    resource: str = attrs.field(validator=lambda _i, _a, x: v.segment("resource", x))
-    category: str = attrs.field(validator=lambda _i, _a, x: v.segment("category", x))
+    resource: str = attrs.field(validator=lambda _i, _a, x: _urls.check("resource", x))
+    category: str = attrs.field(validator=lambda _i, _a, x: _urls.check("category", x))
     units: dict[str, Units] = attrs.field(converter=_to_units)
     max_input_units: int | None = attrs.field(
         default=None, validator=lambda _i, _a, x: v.optional_count("max_input_units", x)

@@ -14,12 +14,13 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from multidict import CIMultiDict
 from yarl import URL
 
-__all__ = ["KEY_HEADER", "Request", "build_request", "query_pairs"]
+from ._urls import join, merge_query, query_pairs
+
+__all__ = ["KEY_HEADER", "Request", "build_request"]
 
 KEY_HEADER = "xProxy-api-key"
 
@@ -56,36 +57,6 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url}>"
-
-
-def query_pairs(name: str, values: Mapping[str, object] | None) -> list[tuple[str, str]]:
-    """``values`` as query pairs: ``True`` is ``true``, ``None`` is left out, else ``str``."""
-    if values is None:
-        return []
-    if not isinstance(values, Mapping):
-        raise TypeError(f"{name} must be a mapping of parameter names to values")
-    pairs: list[tuple[str, str]] = []
-    for key, value in values.items():
-        if not isinstance(key, str):
-            raise TypeError(f"{name} keys must be str, not {type(key).__name__}")
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            pairs.append((key, "true" if value else "false"))
-        else:
-            pairs.append((key, str(value)))
-    return pairs
-
-
-def _merge_query(layers: Sequence[Sequence[tuple[str, str]]]) -> list[tuple[str, str]]:
-    merged: list[tuple[str, str]] = []
-    for layer in layers:
-        if not layer:
-            continue
-        names = {name for name, _ in layer}
-        merged = [pair for pair in merged if pair[0] not in names]
-        merged.extend(layer)
-    return merged
 
 
 def _encode_body(body: Mapping[str, Any] | None, extra_body: Mapping[str, object] | None) -> bytes:
@@ -129,8 +100,5 @@ def build_request(
         merged["Idempotency-Key"] = f"payi-async-{uuid.uuid4()}"
     pairs: Sequence[tuple[str, str]] = query
     if default_query or extra_query:
-        pairs = _merge_query((default_query, query, query_pairs("extra_query", extra_query)))
-    url = base_url + path
-    if pairs:
-        url += "?" + urlencode(pairs, quote_via=quote)
-    return Request(method, url, merged, payload, create=create)
+        pairs = merge_query((default_query, query, query_pairs("extra_query", extra_query)))
+    return Request(method, join(base_url, path, pairs), merged, payload, create=create)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from . import _urls
 from . import _validation as v
 from ._bulk import BulkProgress, BulkResult, run_create_many
 from ._catalog import CatalogPlan, CatalogResult, apply_catalog, plan_catalog
@@ -41,26 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncCategories", "AsyncResources"]
 
 T = TypeVar("T")
-
-_ROOT = "/api/v1/categories"
-
-
-def _path(*segments: str) -> str:
-    return "/".join((_ROOT, *map(v.quote_segment, segments)))
-
-
-def _page_query(
-    limit: int | None, sort_ascending: bool | None, active: bool | None = None
-) -> list[tuple[str, str]]:
-    query: list[tuple[str, str]] = []
-    if limit is not None:
-        query.append(("limit", str(limit)))
-    if sort_ascending is not None:
-        query.append(("sort_ascending", "true" if sort_ascending else "false"))
-    if active is not None:
-        # The hosted API spells the filter with a capital A.
-        query.append(("Active", "true" if active else "false"))
-    return query
 
 
 def _parser(cls: type[T]) -> Callable[[Any, ResponseContext], T]:
@@ -122,7 +103,7 @@ class _Resource:
         extra_body: Mapping[str, object] | None,
     ) -> AsyncPager[T]:
         first = v.optional_str("cursor", cursor)
-        base = _page_query(
+        base = _urls.page_query(
             v.page_limit(limit),
             v.optional_bool("sort_ascending", sort_ascending),
             v.optional_bool("active", active),
@@ -218,7 +199,7 @@ class AsyncResources(_Resource):
         return await self._send(
             Operation(
                 "POST",
-                _path(params.category, "resources", params.resource),
+                _urls.resource_path(params.category, params.resource),
                 _parser(CategoryResourceResponse),
                 body=create_body(params),
                 timeout=timeout,
@@ -279,7 +260,7 @@ class AsyncResources(_Resource):
         return await self._send(
             Operation(
                 "GET",
-                _version_path(resource_id, category, resource),
+                _urls.version_path(category, resource, resource_id),
                 _parser(CategoryResourceResponse),
                 timeout=timeout,
                 extra_headers=extra_headers,
@@ -309,7 +290,7 @@ class AsyncResources(_Resource):
         ``active=False`` only the others (deleted, ended or not started yet); left
         out, the server's default applies.
         """
-        path = _path(v.segment("category", category), "resources", v.segment("resource", resource))
+        path = _urls.resource_path(category, resource)
         return self._pager(
             path,
             CategoryResourceResponse,
@@ -342,7 +323,7 @@ class AsyncResources(_Resource):
         return await self._send(
             Operation(
                 "DELETE",
-                _version_path(resource_id, category, resource),
+                _urls.version_path(category, resource, resource_id),
                 _parser(CategoryResourceResponse),
                 timeout=timeout,
                 extra_headers=extra_headers,
@@ -404,8 +385,7 @@ async def _resolve_version(
     resources: AsyncResources, category: str, resource: str, at: str | datetime | None
 ) -> CategoryResourceResponse:
     """The engine behind ``AsyncResources.resolve`` (here: it walks ``resources.list``)."""
-    v.segment("category", category)
-    v.segment("resource", resource)
+    path = _urls.resource_path(category, resource)
     moment = datetime.now(timezone.utc) if at is None else instant("at", at)
     versions = [
         version
@@ -418,28 +398,11 @@ async def _resolve_version(
     found = in_effect(candidates, moment)
     if found is None:
         starts = [t for start, created, _ in candidates if (t := start or created) is not None]
-        url = "/".join(
-            (
-                resources._client.base_url.rstrip("/"),
-                "api/v1/categories",
-                v.quote_segment(category),
-                "resources",
-                v.quote_segment(resource),
-            )
-        )
+        url = _urls.join(resources._client.base_url, path)
         raise NoVersionInEffectError(
             category, resource, moment, earliest=min(starts, default=None), url=url
         )
     return found
-
-
-def _version_path(resource_id: object, category: object, resource: object) -> str:
-    return _path(
-        v.segment("category", category),
-        "resources",
-        v.segment("resource", resource),
-        v.segment("resource_id", resource_id),
-    )
 
 
 class AsyncCategories(_Resource):
@@ -476,7 +439,7 @@ class AsyncCategories(_Resource):
         version in effect now, ``active=False`` those with none.
         """
         return self._pager(
-            _ROOT,
+            _urls.ROOT,
             CategoryResponse,
             cursor,
             limit,
@@ -505,7 +468,7 @@ class AsyncCategories(_Resource):
         return await self._send(
             Operation(
                 "DELETE",
-                _path(v.segment("category", category)),
+                _urls.category_path(category),
                 _parser(CategoryDeleteResponse),
                 timeout=timeout,
                 extra_headers=extra_headers,
@@ -533,9 +496,7 @@ class AsyncCategories(_Resource):
         return await self._send(
             Operation(
                 "DELETE",
-                _path(
-                    v.segment("category", category), "resources", v.segment("resource", resource)
-                ),
+                _urls.resource_path(category, resource),
                 _parser(CategoryDeleteResourceResponse),
                 timeout=timeout,
                 extra_headers=extra_headers,
@@ -564,7 +525,7 @@ class AsyncCategories(_Resource):
         resource of every page. ``active=True`` lists only versions in effect now,
         ``active=False`` only the others (deleted, ended or not started yet).
         """
-        path = _path(v.segment("category", category), "resources")
+        path = _urls.resources_path(category)
         return self._pager(
             path,
             CategoryResourceResponse,

@@ -11,10 +11,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote
 
 __all__ = [
-    "MAX_SEGMENT_BYTES",
     "optional_bool",
     "optional_count",
     "optional_price",
@@ -22,58 +20,15 @@ __all__ = [
     "page_limit",
     "parse_timestamp",
     "price",
-    "quote_segment",
-    "segment",
     "timestamp",
     "units",
 ]
-
-#: A path segment longer than this (after percent-encoding) is refused: servers and
-#: proxies cap a request line near 8 KiB and would answer with an unrelated error.
-MAX_SEGMENT_BYTES = 2048
 
 _UNIT_KEYS = frozenset({"input_price", "output_price"})
 
 
 def _kind(value: object) -> str:
     return type(value).__name__
-
-
-def segment(name: str, value: object) -> str:
-    """A required name that becomes one URL path segment."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {_kind(value)}")
-    if not value:
-        raise ValueError(f"Expected a non-empty value for `{name}` but received {value!r}")
-    if value in (".", ".."):
-        raise ValueError(
-            f"{name} must not be {value!r}: servers and proxies resolve such a path "
-            "segment away, so the request would reach another path"
-        )
-    try:
-        encoded = len(value.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"{name} is not valid text: it holds a lone surrogate {value[exc.start]!r} "
-            f"at position {exc.start}, which has no UTF-8 form"
-        ) from None
-    # Quoting at most triples a byte, so only long names need quoting to be measured.
-    if encoded > MAX_SEGMENT_BYTES // 3 and len(quote_segment(value)) > MAX_SEGMENT_BYTES:
-        raise ValueError(
-            f"{name} is too long: {len(value)} characters encode to more than "
-            f"{MAX_SEGMENT_BYTES} bytes in the URL"
-        )
-    return value
-
-
-#: What ``quote`` never encodes: such a segment is its own quoted form.
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
-
-
-def quote_segment(value: str) -> str:
-    """``value`` percent-encoded as exactly one URL path segment."""
-    # safe="" so "/", "?", "#", "%" and ":" are encoded and each name stays one segment.
-    return value if _UNRESERVED(value) else quote(value, safe="")
 
 
 def optional_str(name: str, value: object) -> str | None:

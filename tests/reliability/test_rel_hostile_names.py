@@ -10,7 +10,7 @@ import pytest
 from _rel_support import CANARY, PATH_PREFIX, UNITS
 
 from payi_async import AsyncPayi, BadRequestError, ResourceCreate
-from payi_async._validation import MAX_SEGMENT_BYTES
+from payi_async._urls import MAX_SEGMENT_BYTES
 from payi_async.emulator import LocalPayiServer
 
 pytestmark = pytest.mark.timeout(60)

@@ -31,7 +31,7 @@ from payi_async import (
     Units,
 )
 from payi_async._converter import ResponseContext, converter, structure_body
-from payi_async._validation import MAX_SEGMENT_BYTES
+from payi_async._urls import MAX_SEGMENT_BYTES
 from payi_async.emulator import MAX_NAME_LENGTH, ThreadedPayiServer
 
 pytestmark = pytest.mark.timeout(120)
