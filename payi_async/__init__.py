@@ -112,3 +112,20 @@ __all__ = [
     "UnexpectedRedirectError",
     "UnprocessableEntityError",
 ]
+
+
+def _report_public_home() -> None:
+    # Public classes report the import path a user types (as httpx does), so tracebacks,
+    # reprs, docs and pickles say ``payi_async.NotFoundError``. attrs classes resolve
+    # their string annotations first, while ``__module__`` still names the defining file.
+    import attrs
+
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) and obj.__module__.startswith("payi_async."):
+            if attrs.has(obj):
+                attrs.resolve_types(obj)
+            obj.__module__ = "payi_async"
+
+
+_report_public_home()

@@ -74,6 +74,18 @@ class _Model:
         """The model as a JSON document, unknown fields included."""
         return json.dumps(self.to_dict(), indent=indent)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # attrs' slotted pickling would copy ``extra``, a mappingproxy, which cannot be.
+        values = {a.name: getattr(self, a.name) for a in attrs.fields(type(self))}  # type: ignore[arg-type]
+        values["extra"] = dict(values.get("extra", _NO_EXTRA))
+        return (_restore, (type(self), values))
+
+
+def _restore(cls: type[Any], values: dict[str, Any]) -> Any:
+    """A pickled model again (``_Model.__reduce__``)."""
+    extra = values.pop("extra")
+    return cls(**values, extra=MappingProxyType(extra) if extra else _NO_EXTRA)
+
 
 @attrs.frozen
 class Units(_Model):

@@ -775,6 +775,20 @@ def render_init(modules: dict[str, list[str]]) -> str:
     exported = sorted({*mirrored, *runtime, *shared})
     lines.append("")
     lines.append("__all__ = [" + ", ".join(f'"{n}"' for n in exported) + "]")
+    lines += [
+        "",
+        "",
+        "def _report_public_home() -> None:",
+        "    # The blocking classes report the import path a user types (payi_async's",
+        "    # shared classes keep theirs), for tracebacks, reprs, docs and pickles.",
+        "    for name in __all__:",
+        "        obj = globals()[name]",
+        '        if isinstance(obj, type) and obj.__module__.startswith("payi_sync."):',
+        '            obj.__module__ = "payi_sync"',
+        "",
+        "",
+        "_report_public_home()",
+    ]
     return "\n".join(lines) + "\n"
 
 

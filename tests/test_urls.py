@@ -15,13 +15,13 @@ def test_paths_check_and_encode_each_name_as_one_segment() -> None:
 
 
 def test_names_are_checked_in_path_order() -> None:
-    with pytest.raises(TypeError, match="^category must be a str, not int$"):
+    with pytest.raises(TypeError, match=r"^category must be a str, not int$"):
         _urls.version_path(1, 2, 3)
-    with pytest.raises(ValueError, match="`resource`"):
+    with pytest.raises(ValueError, match=r"`resource`"):
         _urls.version_path("c", "", 3)
-    with pytest.raises(TypeError, match="^resource_id must be a str, not int$"):
+    with pytest.raises(TypeError, match=r"^resource_id must be a str, not int$"):
         _urls.version_path("c", "r", 3)
-    with pytest.raises(ValueError, match="^category must not be '..'"):
+    with pytest.raises(ValueError, match=r"^category must not be '\.\.'"):
         _urls.category_path("..")
 
 
