@@ -74,13 +74,6 @@ def user_agent() -> str:
     return f"payi-async/{__version__} (Python {python}; aiohttp {aiohttp.__version__})"
 
 
-def __getattr__(name: str) -> Any:
-    # ``USER_AGENT`` names aiohttp's version, so it is built only when asked for.
-    if name == "USER_AGENT":
-        return user_agent()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     """``timeout`` in aiohttp's terms."""
     import aiohttp

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _bulk_support import item, threaded_versions_in
 
 from payi_async.cli import main
 from payi_async.emulator import Faults, ThreadedPayiServer
+from tests.support import item, threaded_versions_in
 
 COMMANDS = ("categories", "resources", "versions", "import", "export", "delete")
 
@@ -52,41 +52,41 @@ def read_rows(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_import_export_round_trip(
-    threaded_server: ThreadedPayiServer,
+    payi_emulator: ThreadedPayiServer,
     tmp_path: Path,
     fmt: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rows = catalogue("custom.trip", 150)
     source = write_jsonl(tmp_path / "prices.jsonl", rows)
-    assert main([*connect(threaded_server), "import", str(source), "--concurrency", "8"]) == 0
+    assert main([*connect(payi_emulator), "import", str(source), "--concurrency", "8"]) == 0
     assert "Created 150 of 150 items" in capsys.readouterr().err
-    assert len(threaded_versions_in(threaded_server, "custom.trip")) == 150
+    assert len(threaded_versions_in(payi_emulator, "custom.trip")) == 150
 
     first = tmp_path / f"first.{fmt}"
-    export = [*connect(threaded_server), "export", "custom.trip", "--all-versions"]
+    export = [*connect(payi_emulator), "export", "custom.trip", "--all-versions"]
     assert main([*export, "-o", str(first)]) == 0
     lines = first.read_text("utf-8").splitlines()
     image_rows = sum("image" in row["units"] for row in rows)
     assert len(lines) == (150 if fmt == "jsonl" else 1 + 150 + image_rows)
 
     # Delete everything, import the export, export again: the same rows come back.
-    assert main([*connect(threaded_server), "delete", "custom.trip", "--yes"]) == 0
-    assert main([*connect(threaded_server), "import", str(first)]) == 0
+    assert main([*connect(payi_emulator), "delete", "custom.trip", "--yes"]) == 0
+    assert main([*connect(payi_emulator), "import", str(first)]) == 0
     second = tmp_path / f"second.{fmt}"
     assert main([*export, "-o", str(second)]) == 0
     assert read_rows(second) == read_rows(first)
-    live = [v for v in threaded_versions_in(threaded_server, "custom.trip") if not v.deleted]
+    live = [v for v in threaded_versions_in(payi_emulator, "custom.trip") if not v.deleted]
     assert len(live) == 150
 
     # Latest versions only: one row per resource.
-    assert main([*connect(threaded_server), "export", "custom.trip", "--format", "jsonl"]) == 0
+    assert main([*connect(payi_emulator), "export", "custom.trip", "--format", "jsonl"]) == 0
     latest = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(latest) == len({row["resource"] for row in rows}) == 140
 
 
 def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_sent(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = json.dumps(item("custom.bad", 1))
     lines = [
@@ -105,9 +105,9 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_sent(
     source = tmp_path / "prices.jsonl"
     source.write_text("\n".join(lines) + "\n", "utf-8")
     report = tmp_path / "bad.jsonl"
-    before = threaded_server.request_count
+    before = payi_emulator.request_count
 
-    status = main([*connect(threaded_server), "import", str(source), "--report", str(report)])
+    status = main([*connect(payi_emulator), "import", str(source), "--report", str(report)])
 
     assert status == 2
     err = capsys.readouterr().err
@@ -122,11 +122,11 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_sent(
     assert "prices.jsonl:1:" not in err and "prices.jsonl:9:" not in err
     assert "5 bad row(s)" in err and "nothing was sent" in err
     assert [json.loads(r)["_line"] for r in report.read_text().splitlines()] == [2, 5, 6, 7, 8]
-    assert threaded_server.request_count == before
+    assert payi_emulator.request_count == before
 
 
 def test_bad_csv_rows_and_json_array_items_have_line_numbers(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv_file = tmp_path / "prices.csv"
     csv_file.write_text(
@@ -149,29 +149,29 @@ def test_bad_csv_rows_and_json_array_items_have_line_numbers(
         '{"input_price": 1, "output_price": 2}}}\n]\n',
         "utf-8",
     )
-    before = threaded_server.request_count
+    before = payi_emulator.request_count
 
-    assert main([*connect(threaded_server), "import", str(csv_file)]) == 2
+    assert main([*connect(payi_emulator), "import", str(csv_file)]) == 2
     err = capsys.readouterr().err
     for line in (4, 5, 6, 9):
         assert f"prices.csv:{line}: " in err, err
     assert "prices.csv:2:" not in err and "prices.csv:7:" not in err
 
-    assert main([*connect(threaded_server), "import", str(array_file)]) == 2
+    assert main([*connect(payi_emulator), "import", str(array_file)]) == 2
     err = capsys.readouterr().err
     assert "prices.json:3: units is required" in err
-    assert threaded_server.request_count == before
+    assert payi_emulator.request_count == before
 
 
 def test_failed_items_give_exit_status_1_and_a_report(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [item("custom.partly", i) for i in range(30)]
     rows[11]["category"] = "system.openai"  # read-only: 403
     source = write_jsonl(tmp_path / "prices.jsonl", rows)
     report = tmp_path / "failures.jsonl"
 
-    status = main([*connect(threaded_server), "import", str(source), "--report", str(report)])
+    status = main([*connect(payi_emulator), "import", str(source), "--report", str(report)])
 
     assert status == 1
     err = capsys.readouterr().err
@@ -181,49 +181,49 @@ def test_failed_items_give_exit_status_1_and_a_report(
     assert record["_line"] == 12 and record["_status_code"] == 403
     assert "PermissionDeniedError" in record["_error"]
     assert record["category"] == "system.openai" and record["resource"] == "model-0000011"
-    assert len(threaded_versions_in(threaded_server, "custom.partly")) == 29
+    assert len(threaded_versions_in(payi_emulator, "custom.partly")) == 29
 
 
 def test_dry_run_sends_nothing(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write_jsonl(tmp_path / "prices.jsonl", catalogue("custom.dry", 40))
-    before = threaded_server.request_count
-    assert main([*connect(threaded_server), "import", str(source), "--dry-run"]) == 0
+    before = payi_emulator.request_count
+    assert main([*connect(payi_emulator), "import", str(source), "--dry-run"]) == 0
     assert "All 40 items" in capsys.readouterr().err
-    assert threaded_server.request_count == before
+    assert payi_emulator.request_count == before
 
 
 def test_tables_and_deletes(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [item("custom.tables", i) for i in range(3)] + [item("custom.tables", 0)]
     source = write_jsonl(tmp_path / "prices.jsonl", rows)
-    assert main([*connect(threaded_server), "import", str(source), "--concurrency", "1"]) == 0
+    assert main([*connect(payi_emulator), "import", str(source), "--concurrency", "1"]) == 0
     capsys.readouterr()
 
-    assert main([*connect(threaded_server), "categories"]) == 0
+    assert main([*connect(payi_emulator), "categories"]) == 0
     out = capsys.readouterr().out
     assert "custom.tables" in out and "system.openai" in out
 
-    assert main([*connect(threaded_server), "resources", "custom.tables"]) == 0
+    assert main([*connect(payi_emulator), "resources", "custom.tables"]) == 0
     out = capsys.readouterr().out
     assert all(f"model-{i:07d}" in out for i in range(3))
 
-    assert main([*connect(threaded_server), "versions", "custom.tables", "model-0000000"]) == 0
+    assert main([*connect(payi_emulator), "versions", "custom.tables", "model-0000000"]) == 0
     out = capsys.readouterr().out
-    ids = [v.resource_id for v in threaded_versions_in(threaded_server, "custom.tables")]
+    ids = [v.resource_id for v in threaded_versions_in(payi_emulator, "custom.tables")]
     first, *_, last = [i for i in ids if i in out]
     assert first != last
 
-    delete = [*connect(threaded_server), "delete", "custom.tables"]
+    delete = [*connect(payi_emulator), "delete", "custom.tables"]
     assert main([*delete, "model-0000000", first]) == 0
     assert main([*delete, "model-0000001", "--yes"]) == 0
-    assert main([*connect(threaded_server), "export", "custom.tables", "--all-versions"]) == 0
+    assert main([*connect(payi_emulator), "export", "custom.tables", "--all-versions"]) == 0
     exported = [json.loads(line)["resource"] for line in capsys.readouterr().out.splitlines()]
     assert sorted(exported) == ["model-0000000", "model-0000002"]
     assert main([*delete, "--yes"]) == 0
-    assert main([*connect(threaded_server), "resources", "custom.tables"]) == 1
+    assert main([*connect(payi_emulator), "resources", "custom.tables"]) == 1
     assert "404" in capsys.readouterr().err
 
 
@@ -263,24 +263,24 @@ def test_no_api_key_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_environment_variables_are_used(
-    threaded_server: ThreadedPayiServer,
+    payi_emulator: ThreadedPayiServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("PAYI_BASE_URL", threaded_server.base_url)
-    monkeypatch.setenv("PAYI_API_KEY", threaded_server.api_key)
+    monkeypatch.setenv("PAYI_BASE_URL", payi_emulator.base_url)
+    monkeypatch.setenv("PAYI_API_KEY", payi_emulator.api_key)
     assert main(["categories"]) == 0
     assert "system.anthropic" in capsys.readouterr().out
 
 
-def test_ctrl_c_reports_what_was_done(threaded_server: ThreadedPayiServer, tmp_path: Path) -> None:
+def test_ctrl_c_reports_what_was_done(payi_emulator: ThreadedPayiServer, tmp_path: Path) -> None:
     source = write_jsonl(
         tmp_path / "prices.jsonl", [item("custom.sigint", i) for i in range(20_000)]
     )
     report = tmp_path / "failures.jsonl"
-    threaded_server.set_faults(Faults(latency=0.002))
+    payi_emulator.set_faults(Faults(latency=0.002))
     code = "import sys; from payi_async.cli import main; sys.exit(main())"
-    args = [*connect(threaded_server), "import", str(source), "--report", str(report)]
+    args = [*connect(payi_emulator), "import", str(source), "--report", str(report)]
     env = {**os.environ, "COLUMNS": "200"}
     with subprocess.Popen(
         [sys.executable, "-c", code, *args],
@@ -290,7 +290,7 @@ def test_ctrl_c_reports_what_was_done(threaded_server: ThreadedPayiServer, tmp_p
         env=env,
     ) as process:
         give_up = time.monotonic() + 60
-        while threaded_server.request_count < 200 and process.poll() is None:
+        while payi_emulator.request_count < 200 and process.poll() is None:
             assert time.monotonic() < give_up, "the import never got going"
             time.sleep(0.02)
         process.send_signal(signal.SIGINT)
@@ -302,7 +302,7 @@ def test_ctrl_c_reports_what_was_done(threaded_server: ThreadedPayiServer, tmp_p
     in_flight = [json.loads(line) for line in report.read_text().splitlines()]
     assert in_flight and all("CancelledError" in r["_error"] for r in in_flight)
     assert f"payi-resources apply {source}" in err
-    stored = len(threaded_versions_in(threaded_server, "custom.sigint"))
+    stored = len(threaded_versions_in(payi_emulator, "custom.sigint"))
     assert created <= stored <= created + len(in_flight) < 20_000
 
 

@@ -23,13 +23,13 @@ from typing import Any
 
 import attrs
 import pytest
-from _bulk_support import item, threaded_versions_in
 
 from payi_async import CategoryResourceResponse, Units
 from payi_async._validation import timestamp
 from payi_async.cli import main
 from payi_async.cli._formats import csv_rows, import_row
 from payi_async.emulator import Faults, ThreadedPayiServer
+from tests.support import item, threaded_versions_in
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "import sys; from payi_async.cli import main; sys.exit(main())"
@@ -74,7 +74,7 @@ def live(server: ThreadedPayiServer, category: str) -> list[Any]:
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
 def test_a_file_with_a_utf8_byte_order_mark_imports(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, fmt: str
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, fmt: str
 ) -> None:
     # Excel's "CSV UTF-8" starts the file with U+FEFF.
     if fmt == "csv":
@@ -84,12 +84,12 @@ def test_a_file_with_a_utf8_byte_order_mark_imports(
         text = f"[{row}]\n" if fmt == "json" else row + "\n"
     source = tmp_path / f"excel.{fmt}"
     source.write_text("\ufeff" + text, "utf-8")
-    assert main([*connect(threaded_server), "import", str(source)]) == 0
-    assert len(threaded_versions_in(threaded_server, "custom.bom")) == 1
+    assert main([*connect(payi_emulator), "import", str(source)]) == 0
+    assert len(threaded_versions_in(payi_emulator, "custom.bom")) == 1
 
 
 def test_an_offset_less_timestamp_in_a_file_is_refused_unless_assume_utc(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "prices.csv"
     source.write_text(
@@ -98,18 +98,18 @@ def test_an_offset_less_timestamp_in_a_file_is_refused_unless_assume_utc(
         + "custom.tz,b,text,0.1,0.2,100,2025-01-01T09:30:00+02:00\n",
         "utf-8",
     )
-    before = threaded_server.request_count
-    assert main([*connect(threaded_server), "import", str(source)]) == 2
+    before = payi_emulator.request_count
+    assert main([*connect(payi_emulator), "import", str(source)]) == 2
     err = capsys.readouterr().err
     # The same words as create(start_timestamp=<naive datetime>) says.
     with pytest.raises(ValueError, match="timezone-aware") as naive:
         timestamp("start_timestamp", datetime(2025, 1, 1, 9, 30))
     assert f"prices.csv:2: {naive.value}" in " ".join(err.split())
     assert "prices.csv:3" not in err
-    assert threaded_server.request_count == before
+    assert payi_emulator.request_count == before
 
-    assert main([*connect(threaded_server), "import", str(source), "--assume-utc"]) == 0
-    starts = sorted(v.start_timestamp for v in threaded_versions_in(threaded_server, "custom.tz"))
+    assert main([*connect(payi_emulator), "import", str(source), "--assume-utc"]) == 0
+    starts = sorted(v.start_timestamp for v in threaded_versions_in(payi_emulator, "custom.tz"))
     assert starts == ["2025-01-01T07:30:00.000000Z", "2025-01-01T09:30:00.000000Z"]
 
 
@@ -117,11 +117,11 @@ def test_an_offset_less_timestamp_in_a_file_is_refused_unless_assume_utc(
 
 
 def test_timeout_option_and_a_line_for_each_retry(
-    threaded_server: ThreadedPayiServer, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    threaded_server.set_faults(Faults(latency=5.0))  # accepts, then says nothing for 5 s
+    payi_emulator.set_faults(Faults(latency=5.0))  # accepts, then says nothing for 5 s
     started = time.monotonic()
-    status = main([*connect(threaded_server), "--timeout", "0.3", "categories"])
+    status = main([*connect(payi_emulator), "--timeout", "0.3", "categories"])
     elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert status == 1
@@ -134,11 +134,11 @@ def test_timeout_option_and_a_line_for_each_retry(
 
 
 def test_import_shows_the_latest_retry_beneath_its_progress_bar(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write_jsonl(tmp_path / "prices.jsonl", [item("custom.r", i) for i in range(60)])
-    threaded_server.set_faults(Faults(error_rate=0.3, error_statuses=(503,), seed=2))
-    args = [*connect(threaded_server), "--max-retries", "10", "import", str(source)]
+    payi_emulator.set_faults(Faults(error_rate=0.3, error_statuses=(503,), seed=2))
+    args = [*connect(payi_emulator), "--max-retries", "10", "import", str(source)]
     assert main(args) == 0
     err = capsys.readouterr().err
     # One line beneath the bar, not one per retry.
@@ -151,17 +151,17 @@ def test_import_shows_the_latest_retry_beneath_its_progress_bar(
 
 
 def test_versions_never_wraps_an_id_even_in_a_narrow_terminal(
-    threaded_server: ThreadedPayiServer,
+    payi_emulator: ThreadedPayiServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rows = [item("custom.ids", 0) for _ in range(3)]
     source = write_jsonl(tmp_path / "p.jsonl", rows)
-    assert main([*connect(threaded_server), "import", str(source)]) == 0
-    ids = [v.resource_id for v in threaded_versions_in(threaded_server, "custom.ids")]
+    assert main([*connect(payi_emulator), "import", str(source)]) == 0
+    ids = [v.resource_id for v in threaded_versions_in(payi_emulator, "custom.ids")]
     assert len(ids) == 3 and all(len(i) >= 20 for i in ids)
-    versions = [*connect(threaded_server), "versions", "custom.ids", "model-0000000"]
+    versions = [*connect(payi_emulator), "versions", "custom.ids", "model-0000000"]
     monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal, 60 columns wide
     monkeypatch.setenv("COLUMNS", "60")
     capsys.readouterr()
@@ -173,17 +173,17 @@ def test_versions_never_wraps_an_id_even_in_a_narrow_terminal(
 
 
 def test_json_instead_of_every_table(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ids = seed(threaded_server, tmp_path, "custom.json", 3)
+    ids = seed(payi_emulator, tmp_path, "custom.json", 3)
     capsys.readouterr()
-    assert main([*connect(threaded_server), "categories", "--json"]) == 0
+    assert main([*connect(payi_emulator), "categories", "--json"]) == 0
     names = [c["category"] for c in json.loads(capsys.readouterr().out)]
     assert "custom.json" in names and "system.openai" in names
-    assert main([*connect(threaded_server), "resources", "custom.json", "--json"]) == 0
+    assert main([*connect(payi_emulator), "resources", "custom.json", "--json"]) == 0
     latest = json.loads(capsys.readouterr().out)
     assert sorted(v["resource_id"] for v in latest) == sorted(ids)
-    versions = [*connect(threaded_server), "versions", "custom.json", "model-0000001", "--json"]
+    versions = [*connect(payi_emulator), "versions", "custom.json", "model-0000001", "--json"]
     assert main(versions) == 0
     (only,) = json.loads(capsys.readouterr().out)
     assert only["resource"] == "model-0000001" and only["units"]["text"]["input_price"] == 1e-7
@@ -194,14 +194,14 @@ def test_json_instead_of_every_table(
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_export_with_ids_and_the_export_imports_again(
-    threaded_server: ThreadedPayiServer,
+    payi_emulator: ThreadedPayiServer,
     tmp_path: Path,
     fmt: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ids = seed(threaded_server, tmp_path, f"custom.wid{fmt}", 4)
+    ids = seed(payi_emulator, tmp_path, f"custom.wid{fmt}", 4)
     out = tmp_path / f"export.{fmt}"
-    export = [*connect(threaded_server), "export", f"custom.wid{fmt}", "--with-ids"]
+    export = [*connect(payi_emulator), "export", f"custom.wid{fmt}", "--with-ids"]
     assert main([*export, "-o", str(out)]) == 0
     text = out.read_text("utf-8")
     if fmt == "jsonl":
@@ -212,9 +212,9 @@ def test_export_with_ids_and_the_export_imports_again(
         assert header.endswith(",start_timestamp,resource_id")
         assert sorted(line.rsplit(",", 1)[1] for line in lines) == sorted(ids)
     # The ids are accepted and ignored: importing makes new versions.
-    assert main([*connect(threaded_server), "import", str(out)]) == 0
-    assert len(live(threaded_server, f"custom.wid{fmt}")) == 8
-    assert main([*connect(threaded_server), "export", f"custom.wid{fmt}"]) == 0
+    assert main([*connect(payi_emulator), "import", str(out)]) == 0
+    assert len(live(payi_emulator, f"custom.wid{fmt}")) == 8
+    assert main([*connect(payi_emulator), "export", f"custom.wid{fmt}"]) == 0
     assert "resource_id" not in capsys.readouterr().out
 
 
@@ -222,23 +222,23 @@ def test_export_with_ids_and_the_export_imports_again(
 
 
 def test_a_whole_delete_without_yes_and_without_a_terminal_is_refused(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ids = seed(threaded_server, tmp_path, "custom.keep", 2)
-    before = threaded_server.request_count
-    assert main([*connect(threaded_server), "delete", "custom.keep"]) == 2
-    assert main([*connect(threaded_server), "delete", "custom.keep", "model-0000000"]) == 2
+    ids = seed(payi_emulator, tmp_path, "custom.keep", 2)
+    before = payi_emulator.request_count
+    assert main([*connect(payi_emulator), "delete", "custom.keep"]) == 2
+    assert main([*connect(payi_emulator), "delete", "custom.keep", "model-0000000"]) == 2
     err = capsys.readouterr().err
     assert err.count("pass --yes") == 2 and "whole category" in err and "whole resource" in err
-    assert threaded_server.request_count == before
-    assert len(live(threaded_server, "custom.keep")) == 2
+    assert payi_emulator.request_count == before
+    assert len(live(payi_emulator, "custom.keep")) == 2
     # One version is deleted without asking; --yes deletes a whole resource.
-    first = next(v for v in live(threaded_server, "custom.keep") if v.resource_id == ids[0])
-    one = [*connect(threaded_server), "delete", "custom.keep", first.resource, first.resource_id]
+    first = next(v for v in live(payi_emulator, "custom.keep") if v.resource_id == ids[0])
+    one = [*connect(payi_emulator), "delete", "custom.keep", first.resource, first.resource_id]
     assert main(one) == 0
-    assert len(live(threaded_server, "custom.keep")) == 1
-    assert main([*connect(threaded_server), "delete", "custom.keep", "--yes"]) == 0
-    assert live(threaded_server, "custom.keep") == []
+    assert len(live(payi_emulator, "custom.keep")) == 1
+    assert main([*connect(payi_emulator), "delete", "custom.keep", "--yes"]) == 0
+    assert live(payi_emulator, "custom.keep") == []
 
 
 @pytest.fixture
@@ -255,21 +255,21 @@ def terminal() -> Iterator[tuple[int, int]]:
 
 @pytest.mark.parametrize(("answer", "status", "left"), [(b"n\n", 1, 3), (b"yes\n", 0, 0)])
 def test_a_whole_delete_asks_on_a_terminal(
-    threaded_server: ThreadedPayiServer,
+    payi_emulator: ThreadedPayiServer,
     tmp_path: Path,
     terminal: tuple[int, int],
     answer: bytes,
     status: int,
     left: int,
 ) -> None:
-    seed(threaded_server, tmp_path, "custom.ask", 3)
+    seed(payi_emulator, tmp_path, "custom.ask", 3)
     user, process_side = terminal
-    with cli_process([*connect(threaded_server), "delete", "custom.ask"], stdin=process_side) as p:
+    with cli_process([*connect(payi_emulator), "delete", "custom.ask"], stdin=process_side) as p:
         os.write(user, answer)
         _, err = p.communicate(timeout=60)
     assert p.returncode == status, err
     assert "Delete category custom.ask and every version of its 3 resources? [y/N]" in err
-    assert len(live(threaded_server, "custom.ask")) == left
+    assert len(live(payi_emulator, "custom.ask")) == left
 
 
 # ---------------------------------------------------------------- Ctrl-C
@@ -284,16 +284,16 @@ def interrupt(process: subprocess.Popen[str], times: int, gap: float = 0.005) ->
 
 
 def test_many_quick_ctrl_c_during_an_import_end_in_one_clean_interrupted(
-    threaded_server: ThreadedPayiServer, tmp_path: Path
+    payi_emulator: ThreadedPayiServer, tmp_path: Path
 ) -> None:
     rows = [item("custom.storm", i) for i in range(20_000)]
     source = write_jsonl(tmp_path / "prices.jsonl", rows)
-    threaded_server.set_faults(Faults(latency=0.002))
+    payi_emulator.set_faults(Faults(latency=0.002))
     report = tmp_path / "failures.jsonl"
-    args = [*connect(threaded_server), "import", str(source), "--report", str(report)]
+    args = [*connect(payi_emulator), "import", str(source), "--report", str(report)]
     with cli_process(args, env={"COLUMNS": "200"}) as process:
         give_up = time.monotonic() + 60
-        while threaded_server.request_count < 200 and process.poll() is None:
+        while payi_emulator.request_count < 200 and process.poll() is None:
             assert time.monotonic() < give_up, "the import never got going"
             time.sleep(0.02)
         err = interrupt(process, times=8)
@@ -307,11 +307,11 @@ def test_many_quick_ctrl_c_during_an_import_end_in_one_clean_interrupted(
     assert all("in flight when interrupted" in r["_error"] for r in in_flight)
 
 
-def test_many_quick_ctrl_c_during_a_slow_request(threaded_server: ThreadedPayiServer) -> None:
-    threaded_server.set_faults(Faults(latency=10.0))
-    with cli_process([*connect(threaded_server), "categories"]) as process:
+def test_many_quick_ctrl_c_during_a_slow_request(payi_emulator: ThreadedPayiServer) -> None:
+    payi_emulator.set_faults(Faults(latency=10.0))
+    with cli_process([*connect(payi_emulator), "categories"]) as process:
         give_up = time.monotonic() + 30
-        while threaded_server.request_count < 1:
+        while payi_emulator.request_count < 1:
             assert time.monotonic() < give_up, "the request never arrived"
             time.sleep(0.02)
         started = time.monotonic()
@@ -322,11 +322,11 @@ def test_many_quick_ctrl_c_during_a_slow_request(threaded_server: ThreadedPayiSe
 
 
 def test_ctrl_c_at_the_delete_question(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, terminal: tuple[int, int]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, terminal: tuple[int, int]
 ) -> None:
-    seed(threaded_server, tmp_path, "custom.q", 2)
+    seed(payi_emulator, tmp_path, "custom.q", 2)
     _, process_side = terminal
-    args = [*connect(threaded_server), "delete", "custom.q"]
+    args = [*connect(payi_emulator), "delete", "custom.q"]
     with cli_process(args, stdin=process_side) as process:
         assert process.stderr is not None
         seen = b""
@@ -339,7 +339,7 @@ def test_ctrl_c_at_the_delete_question(
         err = seen.decode() + interrupt(process, times=3)
     assert process.returncode == 130, err
     assert err.count("Interrupted.") == 1 and "Traceback" not in err, err
-    assert len(live(threaded_server, "custom.q")) == 2
+    assert len(live(payi_emulator, "custom.q")) == 2
 
 
 def test_ctrl_c_stops_the_check_of_a_long_file(tmp_path: Path) -> None:
@@ -369,10 +369,10 @@ def _points_to(fd: Path, target: Path) -> bool:
 
 
 def test_export_into_a_pipe_closed_after_one_line_ends_quietly_with_0(
-    threaded_server: ThreadedPayiServer, tmp_path: Path
+    payi_emulator: ThreadedPayiServer, tmp_path: Path
 ) -> None:
-    seed(threaded_server, tmp_path, "custom.pipe", 3000)  # ~450 kB: more than a pipe holds
-    with cli_process([*connect(threaded_server), "export", "custom.pipe"]) as process:
+    seed(payi_emulator, tmp_path, "custom.pipe", 3000)  # ~450 kB: more than a pipe holds
+    with cli_process([*connect(payi_emulator), "export", "custom.pipe"]) as process:
         assert process.stdout is not None and process.stderr is not None
         first = json.loads(process.stdout.readline())  # as `| head -1` does
         process.stdout.close()
@@ -388,26 +388,26 @@ def test_export_into_a_pipe_closed_after_one_line_ends_quietly_with_0(
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
 def test_export_file_permissions_follow_the_umask(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, umask: int, mode: int
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, umask: int, mode: int
 ) -> None:
-    seed(threaded_server, tmp_path, "custom.perm", 2)
+    seed(payi_emulator, tmp_path, "custom.perm", 2)
     out = tmp_path / "export.jsonl"
     previous = os.umask(umask)
     try:
-        assert main([*connect(threaded_server), "export", "custom.perm", "-o", str(out)]) == 0
+        assert main([*connect(payi_emulator), "export", "custom.perm", "-o", str(out)]) == 0
     finally:
         os.umask(previous)
     assert stat.S_IMODE(os.stat(out).st_mode) == mode
 
 
 def test_export_over_an_existing_file_keeps_its_mode(
-    threaded_server: ThreadedPayiServer, tmp_path: Path
+    payi_emulator: ThreadedPayiServer, tmp_path: Path
 ) -> None:
-    seed(threaded_server, tmp_path, "custom.keepmode", 2)
+    seed(payi_emulator, tmp_path, "custom.keepmode", 2)
     out = tmp_path / "export.csv"
     out.write_text("old\n")
     os.chmod(out, 0o604)
-    assert main([*connect(threaded_server), "export", "custom.keepmode", "-o", str(out)]) == 0
+    assert main([*connect(payi_emulator), "export", "custom.keepmode", "-o", str(out)]) == 0
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o604
     assert out.read_text().startswith("category,resource,unit")
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
@@ -417,14 +417,14 @@ def test_export_over_an_existing_file_keeps_its_mode(
 
 
 def test_the_report_of_failed_items_is_an_import_file(
-    threaded_server: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    payi_emulator: ThreadedPayiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [item("custom.again", i) for i in range(10)]
     rows[3]["category"] = "system.openai"  # read-only: 403
     rows[7]["category"] = "system.anthropic"
     source = write_jsonl(tmp_path / "prices.jsonl", rows)
     report = tmp_path / "failures.jsonl"
-    assert main([*connect(threaded_server), "import", str(source), "--report", str(report)]) == 1
+    assert main([*connect(payi_emulator), "import", str(source), "--report", str(report)]) == 1
     assert f"payi-resources apply {report}" in " ".join(capsys.readouterr().err.split())
     failed = [json.loads(line) for line in report.read_text().splitlines()]
     assert [(r["_line"], r["_status_code"], r["resource"]) for r in failed] == [
@@ -432,30 +432,30 @@ def test_the_report_of_failed_items_is_an_import_file(
         (8, 403, "model-0000007"),
     ]
     # As written, it is read without complaint (the _ fields are ignored) ...
-    assert main([*connect(threaded_server), "import", str(report), "--dry-run"]) == 0
+    assert main([*connect(payi_emulator), "import", str(report), "--dry-run"]) == 0
     # ... and once fixed, it imports: the two missing versions, nothing else.
     write_jsonl(report, [{**r, "category": "custom.again"} for r in failed])
-    assert main([*connect(threaded_server), "import", str(report)]) == 0
-    assert len(live(threaded_server, "custom.again")) == 10
+    assert main([*connect(payi_emulator), "import", str(report)]) == 0
+    assert len(live(payi_emulator, "custom.again")) == 10
 
 
 def test_the_report_of_bad_rows_holds_the_rows_to_fix(
-    threaded_server: ThreadedPayiServer, tmp_path: Path
+    payi_emulator: ThreadedPayiServer, tmp_path: Path
 ) -> None:
     good = item("custom.fix", 1)
     bad_price = {**item("custom.fix", 2), "units": {"text": {"input_price": -1, "output_price": 0}}}
     source = tmp_path / "prices.jsonl"
     source.write_text(f"{json.dumps(good)}\n{{oops\n{json.dumps(bad_price)}\n", "utf-8")
     report = tmp_path / "bad.jsonl"
-    assert main([*connect(threaded_server), "import", str(source), "--report", str(report)]) == 2
+    assert main([*connect(payi_emulator), "import", str(source), "--report", str(report)]) == 2
     not_json, price = [json.loads(line) for line in report.read_text().splitlines()]
     assert not_json["_line"] == 2 and "invalid JSON" in not_json["_error"]
     assert price["_line"] == 3 and "input_price" in price["_error"]
     assert price["resource"] == "model-0000002"
     price["units"]["text"]["input_price"] = 0.5  # fixed
     write_jsonl(report, [price])
-    assert main([*connect(threaded_server), "import", str(report)]) == 0
-    (made,) = threaded_versions_in(threaded_server, "custom.fix")
+    assert main([*connect(payi_emulator), "import", str(report)]) == 0
+    (made,) = threaded_versions_in(payi_emulator, "custom.fix")
     assert made.resource == "model-0000002"
 
 
@@ -514,12 +514,12 @@ def test_the_cli_demo_piped_breaks_no_word(tmp_path: Path) -> None:
 
 
 def test_no_color_is_honoured(
-    threaded_server: ThreadedPayiServer,
+    payi_emulator: ThreadedPayiServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")
-    missing = [*connect(threaded_server), "resources", "custom.nowhere"]
+    missing = [*connect(payi_emulator), "resources", "custom.nowhere"]
     assert main(missing) == 1
     coloured = capsys.readouterr().err
     assert "\x1b[" in coloured and "31" in coloured  # red "error:"

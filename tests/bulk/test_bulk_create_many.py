@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from _bulk_support import duplicates, fast_policy, item, items, threaded_versions_in, versions_in
 
 import payi_async._transport as transport
 from payi_async import (
@@ -20,6 +19,7 @@ from payi_async import (
 )
 from payi_async.emulator import Faults, LocalPayiServer, ThreadedPayiServer
 from payi_sync import Payi
+from tests.support import duplicates, fast_policy, item, items, threaded_versions_in, versions_in
 
 #: About 20% of requests fail on the way: 429s, 500/503s, dropped connections, and
 #: writes that are committed but whose answer is lost (as a 503 or a dropped body).
@@ -41,7 +41,7 @@ def _check_account(result: BulkResult, n: int) -> None:
 
 
 async def test_2000_items_through_transient_faults_are_each_created_once(
-    server: LocalPayiServer, client: AsyncPayi
+    server: LocalPayiServer, emulator_client: AsyncPayi
 ) -> None:
     server.set_faults(TRANSIENT)
     first_half: dict[str, int] = {}
@@ -52,7 +52,7 @@ async def test_2000_items_through_transient_faults_are_each_created_once(
             first_half.update(server.fault_counts)
             server.set_faults(TRANSIENT.replace(fail_after_commit_mode="drop", seed=21))
 
-    result = await client.categories.resources.create_many(
+    result = await emulator_client.categories.resources.create_many(
         items("custom.bulk", 2000), concurrency=32, total=2000, on_progress=halfway
     )
     second_half = server.fault_counts
@@ -75,7 +75,7 @@ async def test_2000_items_through_transient_faults_are_each_created_once(
 
 
 async def test_hard_failures_fail_alone_with_their_index(
-    server: LocalPayiServer, client: AsyncPayi
+    server: LocalPayiServer, emulator_client: AsyncPayi
 ) -> None:
     bad: dict[int, type[BaseException]] = {}
 
@@ -94,7 +94,7 @@ async def test_hard_failures_fail_alone_with_their_index(
             yield row
 
     server.set_faults(TRANSIENT.replace(seed=3))
-    result = await client.categories.resources.create_many(mixed(), concurrency=16)
+    result = await emulator_client.categories.resources.create_many(mixed(), concurrency=16)
 
     _check_account(result, 600)
     assert not result.ok and not result.interrupted
@@ -110,7 +110,7 @@ async def test_hard_failures_fail_alone_with_their_index(
 
 
 async def test_cancellation_mid_run_keeps_the_account(
-    server: LocalPayiServer, client: AsyncPayi
+    server: LocalPayiServer, emulator_client: AsyncPayi
 ) -> None:
     server.set_faults(Faults(latency=0.001))
     result = BulkResult()
@@ -121,7 +121,7 @@ async def test_cancellation_mid_run_keeps_the_account(
             enough.set()
 
     run = asyncio.ensure_future(
-        client.categories.resources.create_many(
+        emulator_client.categories.resources.create_many(
             items("custom.cancel", 5000), concurrency=16, on_progress=watch, result=result
         )
     )
@@ -144,7 +144,7 @@ async def test_cancellation_mid_run_keeps_the_account(
 
 
 async def test_a_million_item_input_is_read_only_as_workers_free_up(
-    server: LocalPayiServer, client: AsyncPayi
+    server: LocalPayiServer, emulator_client: AsyncPayi
 ) -> None:
     concurrency = 32
     yielded = finished = most_ahead = 0
@@ -166,7 +166,7 @@ async def test_a_million_item_input_is_read_only_as_workers_free_up(
 
     result = BulkResult()
     run = asyncio.ensure_future(
-        client.categories.resources.create_many(
+        emulator_client.categories.resources.create_many(
             million(), concurrency=concurrency, on_progress=count, result=result
         )
     )
@@ -183,7 +183,7 @@ async def test_a_million_item_input_is_read_only_as_workers_free_up(
 
 
 async def test_a_429_seen_by_one_worker_holds_back_the_others(
-    server: LocalPayiServer, client: AsyncPayi, monkeypatch: pytest.MonkeyPatch
+    server: LocalPayiServer, emulator_client: AsyncPayi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_sleep = transport.sleep
     sleepers: list[asyncio.Task[Any] | None] = []
@@ -199,7 +199,7 @@ async def test_a_429_seen_by_one_worker_holds_back_the_others(
         if progress.done == 50:
             server.set_faults(Faults(rate_limit_rate=1.0, retry_after=0.1, max_faults=1))
 
-    result = await client.categories.resources.create_many(
+    result = await emulator_client.categories.resources.create_many(
         items("custom.backoff", 200), concurrency=8, on_progress=warm
     )
 
@@ -210,17 +210,20 @@ async def test_a_429_seen_by_one_worker_holds_back_the_others(
     assert len(await versions_in(server, "custom.backoff")) == 200
 
 
-def test_create_many_through_the_blocking_facade(threaded_server: ThreadedPayiServer) -> None:
-    threaded_server.set_faults(TRANSIENT.replace(seed=9))
+def test_create_many_through_the_blocking_facade(payi_emulator: ThreadedPayiServer) -> None:
+    payi_emulator.set_faults(TRANSIENT.replace(seed=9))
     seen: list[BulkProgress] = []
-    with Payi(api_key=threaded_server.api_key, base_url=threaded_server.base_url) as payi:
-        payi._async._policy = fast_policy()
+    with Payi(
+        api_key=payi_emulator.api_key,
+        base_url=payi_emulator.base_url,
+        max_retries=fast_policy(),
+    ) as payi:
         result = payi.categories.resources.create_many(
             list(items("custom.sync", 300)), concurrency=12, on_progress=seen.append
         )
     assert result.ok
     _check_account(result, 300)
     assert seen[-1].done == 300 and seen[-1].total == 300
-    stored = threaded_versions_in(threaded_server, "custom.sync")
+    stored = threaded_versions_in(payi_emulator, "custom.sync")
     assert len(stored) == 300 and duplicates(stored) == {}
-    assert sum(threaded_server.fault_counts.values()) > 0
+    assert sum(payi_emulator.fault_counts.values()) > 0

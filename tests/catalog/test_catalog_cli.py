@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _catalog_support import expected_counts, live_counts, price_file, write_jsonl
 
 from payi_async.cli import main
 from payi_async.emulator import ThreadedPayiServer
+from tests.support import expected_counts, live_counts, price_file, write_jsonl
 
 
 @pytest.fixture

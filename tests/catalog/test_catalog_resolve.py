@@ -26,9 +26,9 @@ def _units(price: float) -> dict[str, Any]:
     return {"text": {"input_price": price, "output_price": price * 2}}
 
 
-async def _history(client: AsyncPayi, now: list[datetime]) -> dict[str, str]:
+async def _history(emulator_client: AsyncPayi, now: list[datetime]) -> dict[str, str]:
     """Versions made at chosen moments; returns their ids by name."""
-    create = client.categories.resources.create
+    create = emulator_client.categories.resources.create
     ids: dict[str, str] = {}
 
     async def make(name: str, when: str, price: float, start: str | None = None) -> None:
@@ -42,7 +42,7 @@ async def _history(client: AsyncPayi, now: list[datetime]) -> dict[str, str]:
     await make("undated", "2025-03-01T00:00:00+00:00", 4.0)
     await make("deleted", "2025-03-02T00:00:00+00:00", 5.0, "2025-06-01T00:00:00Z")
     await make("future", "2025-03-03T00:00:00+00:00", 6.0, "2099-01-01T00:00:00Z")
-    await client.categories.resources.delete(ids["deleted"], CAT, RES)
+    await emulator_client.categories.resources.delete(ids["deleted"], CAT, RES)
     now[0] = datetime.now(timezone.utc)
     return ids
 
@@ -51,10 +51,10 @@ async def test_resolution_across_versions(db: Path) -> None:
     now = [datetime.now(timezone.utc)]
     async with (
         LocalPayiServer(db=str(db), clock=lambda: now[0]) as server,
-        AsyncPayi(api_key=server.api_key, base_url=server.base_url) as client,
+        AsyncPayi(api_key=server.api_key, base_url=server.base_url) as emulator_client,
     ):
-        ids = await _history(client, now)
-        resolve = client.categories.resources.resolve
+        ids = await _history(emulator_client, now)
+        resolve = emulator_client.categories.resources.resolve
         expected = {
             "2025-01-15T00:00:00Z": "past",
             "2025-01-01T00:00:00Z": "past",  # at its start: in effect
@@ -82,8 +82,8 @@ async def test_resolution_across_versions(db: Path) -> None:
         assert not isinstance(unknown.value, NoVersionInEffectError)
 
 
-async def test_at_must_name_an_instant(client: AsyncPayi, server: LocalPayiServer) -> None:
-    resolve = client.categories.resources.resolve
+async def test_at_must_name_an_instant(emulator_client: AsyncPayi, server: LocalPayiServer) -> None:
+    resolve = emulator_client.categories.resources.resolve
     server.clear_log()
     with pytest.raises(ValueError, match="at must be timezone-aware") as from_text:
         await resolve(CAT, RES, "2025-01-01T00:00:00")
@@ -102,7 +102,7 @@ async def test_at_must_name_an_instant(client: AsyncPayi, server: LocalPayiServe
 def test_resolve_from_the_blocking_client(tmp_path: Path) -> None:
     with (
         ThreadedPayiServer(db=str(tmp_path / "payi.sqlite")) as server,
-        Payi(api_key=server.api_key, base_url=server.base_url) as client,
+        Payi(api_key=server.api_key, base_url=server.base_url) as emulator_client,
     ):
         rows = [
             {"category": CAT, "resource": RES, "units": _units(1e-6)},
@@ -111,12 +111,12 @@ def test_resolve_from_the_blocking_client(tmp_path: Path) -> None:
                 "start_timestamp": "2099-01-01T00:00:00Z",
             },
         ]
-        assert client.categories.resources.plan(rows)
-        assert client.categories.resources.apply(rows).ok
-        assert not client.categories.resources.plan(rows)
-        now = client.categories.resources.resolve(CAT, RES)
+        assert emulator_client.categories.resources.plan(rows)
+        assert emulator_client.categories.resources.apply(rows).ok
+        assert not emulator_client.categories.resources.plan(rows)
+        now = emulator_client.categories.resources.resolve(CAT, RES)
         assert now.cost({"text": (1_000_000, 1_000_000)}) == Decimal(3)
-        later = client.categories.resources.resolve(CAT, RES, "2100-01-01T00:00:00Z")
+        later = emulator_client.categories.resources.resolve(CAT, RES, "2100-01-01T00:00:00Z")
         assert later.units["text"].input_price == 2e-6
 
 

@@ -12,8 +12,7 @@ import aiohttp
 import pytest
 
 from payi_async.emulator import LocalPayiServer, Shapes
-
-from .conftest import UNITS, api_url, get_json, list_all
+from tests.support import EMULATOR_UNITS, api_url, get_json, list_all
 
 JUNE = datetime(2025, 6, 1, tzinfo=timezone.utc)
 OCTOBER = datetime(2025, 10, 1, tzinfo=timezone.utc)
@@ -71,7 +70,7 @@ async def _post(
 async def _version(
     http: aiohttp.ClientSession, server: LocalPayiServer, resource: str, start: str
 ) -> str:
-    body = {"units": UNITS, "start_timestamp": start}
+    body = {"units": EMULATOR_UNITS, "start_timestamp": start}
     return str((await _post(http, server, "custom.a", resource, body))["resource_id"])
 
 
@@ -257,7 +256,7 @@ async def test_active_on_categories(
     either: tuple[LocalPayiServer, aiohttp.ClientSession],
 ) -> None:
     server, http = either
-    body = {"units": UNITS, "start_timestamp": "2025-01-01T00:00:00Z"}
+    body = {"units": EMULATOR_UNITS, "start_timestamp": "2025-01-01T00:00:00Z"}
     await _post(http, server, "custom.now", "m", body)
     await _post(http, server, "custom.later", "m", {**body, "start_timestamp": "2030-01-01Z"})
     await _post(http, server, "custom.emptied", "m", body)
@@ -342,11 +341,15 @@ async def test_hosted_fields_of_custom_resources(
 ) -> None:
     server, http = hosted
     later = await _post(
-        http, server, "custom.a", "m", {"units": UNITS, "start_timestamp": "2025-07-01T00:00:00Z"}
+        http,
+        server,
+        "custom.a",
+        "m",
+        {"units": EMULATOR_UNITS, "start_timestamp": "2025-07-01T00:00:00Z"},
     )
     assert later["active"] is False  # not yet started
     assert later["end_timestamp"] is None
-    now = await _post(http, server, "custom.a", "m", {"units": UNITS})
+    now = await _post(http, server, "custom.a", "m", {"units": EMULATOR_UNITS})
     assert now["active"] is True
     assert now["start_timestamp"] == "2025-06-01T00:00:00.000000Z"
     assert now["end_timestamp"] == "2025-07-01T00:00:00.000000Z"

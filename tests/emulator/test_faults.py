@@ -6,8 +6,7 @@ import aiohttp
 import pytest
 
 from payi_async.emulator import Faults, LocalPayiServer
-
-from .conftest import UNITS, api_url, list_all
+from tests.support import EMULATOR_UNITS, api_url, list_all
 
 
 def _fresh_connection_session(server: LocalPayiServer) -> aiohttp.ClientSession:
@@ -85,7 +84,7 @@ async def test_methods_filter(server: LocalPayiServer, http: aiohttp.ClientSessi
     server.set_faults(error_rate=1.0, methods=("post",))
     assert await _statuses(http, server, 2) == [200, 200]
     async with http.post(
-        api_url(server, "custom.f", "resources", "r"), json={"units": UNITS}
+        api_url(server, "custom.f", "resources", "r"), json={"units": EMULATOR_UNITS}
     ) as response:
         assert response.status in (500, 503)
     assert await server.store.count_versions() == 18  # the seed only: nothing created
@@ -119,7 +118,7 @@ async def test_drop_mid_headers_before_anything_is_done(server: LocalPayiServer)
     async with _fresh_connection_session(server) as http:
         with pytest.raises(aiohttp.ClientError):
             async with http.post(
-                api_url(server, "custom.f", "resources", "r"), json={"units": UNITS}
+                api_url(server, "custom.f", "resources", "r"), json={"units": EMULATOR_UNITS}
             ):
                 pass
         assert await _statuses(http, server, 1) == [200]
@@ -135,18 +134,22 @@ async def test_fail_after_commit_commits_then_fails(server: LocalPayiServer, mod
     url = api_url(server, "custom.f", "resources", "r")
     async with _fresh_connection_session(server) as http:
         if mode == "503":
-            async with http.post(url, json={"units": UNITS}, headers={"Idempotency-Key": "k"}) as r:
+            async with http.post(
+                url, json={"units": EMULATOR_UNITS}, headers={"Idempotency-Key": "k"}
+            ) as r:
                 assert r.status == 503
         else:
             with pytest.raises(aiohttp.ClientError):
                 async with http.post(
-                    url, json={"units": UNITS}, headers={"Idempotency-Key": "k"}
+                    url, json={"units": EMULATOR_UNITS}, headers={"Idempotency-Key": "k"}
                 ) as r:
                     await r.read()
         # committed despite the failure; the retry with the same key replays it
         versions = await list_all(http, server, "custom.f", "resources", "r")
         assert len(versions) == 1
-        async with http.post(url, json={"units": UNITS}, headers={"Idempotency-Key": "k"}) as r:
+        async with http.post(
+            url, json={"units": EMULATOR_UNITS}, headers={"Idempotency-Key": "k"}
+        ) as r:
             assert r.status == 201
             assert (await r.json())["resource_id"] == versions[0]["resource_id"]
         assert len(await list_all(http, server, "custom.f", "resources", "r")) == 1

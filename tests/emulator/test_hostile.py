@@ -24,8 +24,7 @@ from yarl import URL
 
 from payi_async.emulator import LocalPayiServer
 from payi_async.emulator._app import MAX_BODY_BYTES
-
-from .conftest import UNITS, api_url, create, get_json
+from tests.support import EMULATOR_UNITS, api_url, create, get_json
 
 POST_PATH = "/api/v1/categories/custom.hostile/resources/r"
 
@@ -35,7 +34,7 @@ def _nested(depth: int) -> str:
 
 
 def _body(**fields: Any) -> bytes:
-    return json.dumps({"units": UNITS, **fields}).encode()
+    return json.dumps({"units": EMULATOR_UNITS, **fields}).encode()
 
 
 def _unit_body(raw_unit: str) -> bytes:
@@ -489,19 +488,19 @@ async def test_idempotency_key_reuse_is_422_on_body_and_endpoint(
         (
             "POST",
             api_url(server, "custom.hostile", "resources", "r"),
-            {"units": UNITS, "max_input_units": 1},
+            {"units": EMULATOR_UNITS, "max_input_units": 1},
             "body",
         ),
         (
             "POST",
             api_url(server, "custom.hostile", "resources", "other"),
-            {"units": UNITS},
+            {"units": EMULATOR_UNITS},
             "endpoint",
         ),
         (
             "POST",
             api_url(server, "custom.elsewhere", "resources", "r"),
-            {"units": UNITS},
+            {"units": EMULATOR_UNITS},
             "endpoint",
         ),
         ("DELETE", api_url(server, "custom.hostile", "resources", "r"), None, "endpoint"),
@@ -528,7 +527,7 @@ async def test_extreme_years_are_stored_zero_padded_and_read_back(
 ) -> None:
     server, http = hostile
     created = await create(
-        http, server, "custom.years", "r", {"units": UNITS, "start_timestamp": sent}
+        http, server, "custom.years", "r", {"units": EMULATOR_UNITS, "start_timestamp": sent}
     )
     assert created["start_timestamp"] == stored
     url = api_url(server, "custom.years", "resources", "r", str(created["resource_id"]))
@@ -537,7 +536,7 @@ async def test_extreme_years_are_stored_zero_padded_and_read_back(
     assert [v["start_timestamp"] for v in listed["items"]] == [stored]  # type: ignore[union-attr]
     # What was answered can be sent back as it is.
     again = await create(
-        http, server, "custom.years", "r", {"units": UNITS, "start_timestamp": stored}
+        http, server, "custom.years", "r", {"units": EMULATOR_UNITS, "start_timestamp": stored}
     )
     assert again["start_timestamp"] == stored
     await _no_server_error_and_intact(server, await server.store.count_versions())

@@ -8,8 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from payi_async.emulator import LocalPayiServer
-
-from .conftest import UNITS, api_url, create, get_json, list_all
+from tests.support import EMULATOR_UNITS, api_url, create, get_json, list_all
 
 
 async def _post(
@@ -26,7 +25,7 @@ async def _post(
 async def test_repeated_create_with_same_key_answers_the_first_result(
     server: LocalPayiServer, http: aiohttp.ClientSession
 ) -> None:
-    body = {"units": UNITS, "max_input_units": 10}
+    body = {"units": EMULATOR_UNITS, "max_input_units": 10}
     status1, first, _ = await _post(http, server, "r", body, "key-1")
     status2, again, headers = await _post(http, server, "r", dict(reversed(body.items())), "key-1")
     assert (status1, status2) == (201, 201)
@@ -38,9 +37,9 @@ async def test_repeated_create_with_same_key_answers_the_first_result(
 async def test_same_key_with_other_body_is_422_and_creates_nothing(
     server: LocalPayiServer, http: aiohttp.ClientSession
 ) -> None:
-    await _post(http, server, "r", {"units": UNITS}, "key-2")
+    await _post(http, server, "r", {"units": EMULATOR_UNITS}, "key-2")
     status, error, _ = await _post(
-        http, server, "r", {"units": UNITS, "max_input_units": 1}, "key-2"
+        http, server, "r", {"units": EMULATOR_UNITS, "max_input_units": 1}, "key-2"
     )
     assert status == 422
     assert "Idempotency-Key" in error["message"]  # type: ignore[index]
@@ -51,8 +50,8 @@ async def test_key_reused_on_another_path_is_422_and_failures_are_not_remembered
     server: LocalPayiServer, http: aiohttp.ClientSession
 ) -> None:
     assert (await _post(http, server, "r", {"units": {}}, "key-3"))[0] == 400
-    assert (await _post(http, server, "r", {"units": UNITS}, "key-3"))[0] == 201
-    status, error, headers = await _post(http, server, "s", {"units": UNITS}, "key-3")
+    assert (await _post(http, server, "r", {"units": EMULATOR_UNITS}, "key-3"))[0] == 201
+    status, error, headers = await _post(http, server, "s", {"units": EMULATOR_UNITS}, "key-3")
     assert status == 422
     assert "another endpoint" in error["message"]  # type: ignore[index]
     assert "Idempotent-Replayed" not in headers  # type: ignore[operator]
@@ -68,7 +67,7 @@ async def test_concurrent_creates_with_one_key_make_one_version(
     server: LocalPayiServer, http: aiohttp.ClientSession
 ) -> None:
     results = await asyncio.gather(
-        *(_post(http, server, "race", {"units": UNITS}, "same") for _ in range(16))
+        *(_post(http, server, "race", {"units": EMULATOR_UNITS}, "same") for _ in range(16))
     )
     assert {str(body["resource_id"]) for _, body, _ in results} == {  # type: ignore[index]
         str(results[0][1]["resource_id"])  # type: ignore[index]

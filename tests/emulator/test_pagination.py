@@ -9,8 +9,7 @@ import aiohttp
 import pytest
 
 from payi_async.emulator import LocalPayiServer
-
-from .conftest import api_url, create, get_json, list_all
+from tests.support import api_url, create, get_json, list_all
 
 
 @pytest.mark.parametrize("ascending", [True, False])

@@ -8,8 +8,7 @@ import aiohttp
 import pytest
 
 from payi_async.emulator import LocalPayiServer
-
-from .conftest import UNITS, api_url, create, get_json, list_all
+from tests.support import EMULATOR_UNITS, api_url, create, get_json, list_all
 
 
 async def _delete(http: aiohttp.ClientSession, url: object, status: int = 200) -> object:
@@ -55,7 +54,7 @@ async def test_create_adds_versions_with_server_ids_and_timestamps(
             server,
             "custom.v",
             "model",
-            {"units": UNITS, "start_timestamp": "2030-01-01T00:00:00Z"},
+            {"units": EMULATOR_UNITS, "start_timestamp": "2030-01-01T00:00:00Z"},
         )
         assert first["resource_id"] != second["resource_id"]
         assert first["creation_timestamp"] == "2025-05-01T12:00:00.000000Z"

@@ -19,8 +19,7 @@ from payi_async.emulator import Faults, LocalPayiServer, ThreadedPayiServer
 from payi_async.emulator.__main__ import main as emulator_main
 from payi_async.emulator._server import is_loopback
 from payi_async.emulator.pytest_plugin import _assert_no_internal_errors
-
-from .conftest import api_url
+from tests.support import api_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,7 @@ import aiohttp
 import pytest
 
 from payi_async.emulator import MAX_LIMIT, LocalPayiServer
-
-from .conftest import UNITS, api_url, create, get_json
+from tests.support import EMULATOR_UNITS, api_url, create, get_json
 
 
 def _units(**unit: object) -> dict[str, object]:
@@ -29,15 +28,15 @@ BAD_BODIES: list[tuple[object, str]] = [
     (_units(input_price="1", output_price=1), "units.text.input_price"),
     (_units(input_price=True, output_price=1), "units.text.input_price"),
     (_units(input_price=1, output_price=False), "units.text.output_price"),
-    ({"units": UNITS, "max_input_units": -1}, "max_input_units"),
-    ({"units": UNITS, "max_output_units": 1.5}, "max_output_units"),
-    ({"units": UNITS, "max_total_units": True}, "max_total_units"),
-    ({"units": UNITS, "max_total_units": "10"}, "max_total_units"),
-    ({"units": UNITS, "max_input_units": 2**64}, "max_input_units"),
-    ({"units": UNITS, "start_timestamp": "yesterday"}, "start_timestamp"),
-    ({"units": UNITS, "start_timestamp": "2024-13-01T00:00:00Z"}, "start_timestamp"),
-    ({"units": UNITS, "start_timestamp": 1700000000}, "start_timestamp"),
-    ([UNITS], "body"),
+    ({"units": EMULATOR_UNITS, "max_input_units": -1}, "max_input_units"),
+    ({"units": EMULATOR_UNITS, "max_output_units": 1.5}, "max_output_units"),
+    ({"units": EMULATOR_UNITS, "max_total_units": True}, "max_total_units"),
+    ({"units": EMULATOR_UNITS, "max_total_units": "10"}, "max_total_units"),
+    ({"units": EMULATOR_UNITS, "max_input_units": 2**64}, "max_input_units"),
+    ({"units": EMULATOR_UNITS, "start_timestamp": "yesterday"}, "start_timestamp"),
+    ({"units": EMULATOR_UNITS, "start_timestamp": "2024-13-01T00:00:00Z"}, "start_timestamp"),
+    ({"units": EMULATOR_UNITS, "start_timestamp": 1700000000}, "start_timestamp"),
+    ([EMULATOR_UNITS], "body"),
     ("units", "body"),
 ]
 
@@ -106,7 +105,7 @@ async def test_start_timestamp_is_normalised_to_utc(
     server: LocalPayiServer, http: aiohttp.ClientSession, stamp: str, stored: str
 ) -> None:
     created = await create(
-        http, server, "custom.t", "r", {"units": UNITS, "start_timestamp": stamp}
+        http, server, "custom.t", "r", {"units": EMULATOR_UNITS, "start_timestamp": stamp}
     )
     assert created["start_timestamp"] == stored
 
@@ -114,7 +113,12 @@ async def test_start_timestamp_is_normalised_to_utc(
 async def test_optional_fields_may_be_null_and_unknown_fields_are_ignored(
     server: LocalPayiServer, http: aiohttp.ClientSession
 ) -> None:
-    body = {"units": UNITS, "max_input_units": None, "start_timestamp": None, "colour": "red"}
+    body = {
+        "units": EMULATOR_UNITS,
+        "max_input_units": None,
+        "start_timestamp": None,
+        "colour": "red",
+    }
     created = await create(http, server, "custom.t", "r", body)
     assert created["max_input_units"] is None
     assert "colour" not in created
@@ -141,7 +145,7 @@ async def test_name_rules(
     word: str,
 ) -> None:
     async with http.post(
-        api_url(server, category, "resources", resource), json={"units": UNITS}
+        api_url(server, category, "resources", resource), json={"units": EMULATOR_UNITS}
     ) as response:
         error = await response.json()
     assert response.status == status

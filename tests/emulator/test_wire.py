@@ -7,8 +7,7 @@ import pytest
 from yarl import URL
 
 from payi_async.emulator import LocalPayiServer
-
-from .conftest import UNITS, api_url, create, get_json
+from tests.support import EMULATOR_UNITS, api_url, create, get_json
 
 
 async def test_missing_api_key_is_401_json(server: LocalPayiServer) -> None:
@@ -26,7 +25,7 @@ async def test_wrong_api_key_is_401(server: LocalPayiServer) -> None:
         async with wrong.get(api_url(server)) as response:
             body = await response.json()
         async with wrong.post(
-            api_url(server, "custom.a", "resources", "r"), json={"units": UNITS}
+            api_url(server, "custom.a", "resources", "r"), json={"units": EMULATOR_UNITS}
         ) as response:
             assert response.status == 401
     assert body["message"] == "invalid API key"
@@ -139,7 +138,7 @@ async def test_segments_are_decoded_once_not_twice(
 ) -> None:
     # %2541 is "%41" once decoded; decoding twice would give "A".
     url = URL(server.base_url + "/api/v1/categories/custom.x/resources/%2541", encoded=True)
-    async with http.post(url, json={"units": UNITS}) as response:
+    async with http.post(url, json={"units": EMULATOR_UNITS}) as response:
         body = await response.json()
     assert body["resource"] == "%41"
 
@@ -174,7 +173,7 @@ async def test_seed_shapes(server: LocalPayiServer, http: aiohttp.ClientSession)
         )
     ]
     created = await create(
-        http, server, "custom.shape", "r", {"units": UNITS, "max_input_units": 5}
+        http, server, "custom.shape", "r", {"units": EMULATOR_UNITS, "max_input_units": 5}
     )
     assert set(created) == {
         "resource_id",
@@ -190,7 +189,7 @@ async def test_seed_shapes(server: LocalPayiServer, http: aiohttp.ClientSession)
         "aliases",
         "request_id",
     }
-    assert created["units"] == UNITS
+    assert created["units"] == EMULATOR_UNITS
     assert created["max_input_units"] == 5
     assert created["start_timestamp"] == created["creation_timestamp"]
     async with http.delete(api_url(server, "custom.shape", "resources", "r")) as response:
@@ -212,7 +211,7 @@ async def test_hosted_shapes() -> None:
         assert isinstance(page["request_id"], str)
 
         async with http.post(
-            api_url(server, "custom.h", "resources", "r"), json={"units": UNITS}
+            api_url(server, "custom.h", "resources", "r"), json={"units": EMULATOR_UNITS}
         ) as response:
             created = await response.json()
         assert response.status == 200
@@ -250,7 +249,7 @@ async def create_hosted(
     http: aiohttp.ClientSession, server: LocalPayiServer, category: str, resource: str
 ) -> None:
     async with http.post(
-        api_url(server, category, "resources", resource), json={"units": UNITS}
+        api_url(server, category, "resources", resource), json={"units": EMULATOR_UNITS}
     ) as response:
         assert response.status == 200
 

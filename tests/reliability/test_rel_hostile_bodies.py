@@ -13,7 +13,6 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from _rel_support import CANARY, resource_body, scripted, secret_free
 from aiohttp import web
 
 from payi_async import (
@@ -22,6 +21,7 @@ from payi_async import (
     InternalServerError,
 )
 from payi_async._transport import DEFAULT_MAX_RESPONSE_BYTES
+from tests.support import CANARY, resource_body, scripted, secret_free
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import pytest
-from _rel_support import CANARY, PATH_PREFIX, UNITS
 
 from payi_async import AsyncPayi, BadRequestError, ResourceCreate
 from payi_async._urls import MAX_SEGMENT_BYTES
 from payi_async.emulator import LocalPayiServer
+from tests.support import CANARY, PATH_PREFIX, UNITS
 
 pytestmark = pytest.mark.timeout(60)
 

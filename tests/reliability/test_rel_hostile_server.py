@@ -28,7 +28,6 @@ from typing import Any
 
 import brotli
 import pytest
-from _rel_support import CANARY, resource_body
 
 from payi_async import (
     APIConnectionError,
@@ -43,6 +42,7 @@ from payi_async import (
     Timeout,
     UnexpectedRedirectError,
 )
+from tests.support import CANARY, resource_body
 
 if sys.version_info >= (3, 14):
     from compression import zstd

@@ -11,11 +11,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from _rel_support import CANARY, UNITS, FakeClock, raw_server, resource_body, scripted
 from aiohttp import web
 
 from payi_async import AsyncPayi, ConflictError, Timeout
 from payi_async.emulator import LocalPayiServer
+from tests.support import CANARY, UNITS, FakeClock, raw_server, resource_body, scripted
 
 pytestmark = pytest.mark.timeout(30)
 

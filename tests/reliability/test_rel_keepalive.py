@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from _rel_support import CANARY, UNITS, FakeClock, http_response, raw_server, read_request
 
 from payi_async import AsyncPayi
 from payi_async.emulator import LocalPayiServer
+from tests.support import CANARY, UNITS, FakeClock, http_response, raw_server, read_request
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from _rel_support import CANARY, UNITS
 
 from payi_async import APIConnectionError, AsyncPayi, NotFoundError, Timeout
 from payi_async.emulator import Faults, LocalPayiServer, ThreadedPayiServer
+from tests.support import CANARY, UNITS
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = 10_000

@@ -8,10 +8,10 @@ import asyncio
 import time
 
 import pytest
-from _rel_support import CANARY, raw_server, read_request, scripted, secret_free
 from aiohttp import web
 
 from payi_async import APITimeoutError, AsyncPayi, Timeout
+from tests.support import CANARY, raw_server, read_request, scripted, secret_free
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import attrs
 import pytest
-from _rel_support import CANARY, UNITS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +32,7 @@ from payi_async import (
 from payi_async._converter import ResponseContext, converter, structure_body
 from payi_async._urls import MAX_SEGMENT_BYTES
 from payi_async.emulator import MAX_NAME_LENGTH, ThreadedPayiServer
+from tests.support import CANARY, UNITS
 
 pytestmark = pytest.mark.timeout(120)
 

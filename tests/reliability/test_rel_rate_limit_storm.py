@@ -13,10 +13,10 @@ import uuid
 from collections import Counter
 
 import pytest
-from _rel_support import CANARY, UNITS, resource_body, scripted
 from aiohttp import web
 
 from payi_async import AsyncPayi, ResourceCreate
+from tests.support import CANARY, UNITS, resource_body, scripted
 
 CREATES = 200
 CONCURRENCY = 50

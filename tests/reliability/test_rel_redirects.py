@@ -9,10 +9,10 @@ request, B saw none.
 from __future__ import annotations
 
 import pytest
-from _rel_support import CANARY, UNITS, resource_body, scripted, secret_free
 from aiohttp import web
 
 from payi_async import AsyncPayi, UnexpectedRedirectError
+from tests.support import CANARY, UNITS, resource_body, scripted, secret_free
 
 pytestmark = pytest.mark.timeout(30)
 

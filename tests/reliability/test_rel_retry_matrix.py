@@ -14,7 +14,6 @@ import email.utils
 import time
 
 import pytest
-from _rel_support import CANARY, UNITS, FakeClock, resource_body, scripted
 from aiohttp import web
 
 from payi_async import (
@@ -24,6 +23,7 @@ from payi_async import (
     RateLimitError,
     RetryPolicy,
 )
+from tests.support import CANARY, UNITS, FakeClock, resource_body, scripted
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -11,7 +11,6 @@ import json
 import logging
 
 import pytest
-from _rel_support import CANARY, UNITS, raw_server, read_request, scripted, secret_free
 from aiohttp import web
 
 import payi_sync
@@ -27,6 +26,7 @@ from payi_async import (
     Timeout,
 )
 from payi_async.emulator import LocalPayiServer
+from tests.support import CANARY, UNITS, raw_server, read_request, scripted, secret_free
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 
 import pytest
-from _rel_support import CANARY, raw_server, read_request
 
 from payi_async import (
     APIResponseValidationError,
@@ -17,6 +16,7 @@ from payi_async import (
     NotFoundError,
     Timeout,
 )
+from tests.support import CANARY, raw_server, read_request
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -13,19 +13,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from _rel_support import CANARY, UNITS
 from asgiref.sync import sync_to_async
 
 import payi_sync
 from payi_async.emulator import ThreadedPayiServer
+from tests.support import CANARY, UNITS
 
 pytestmark = pytest.mark.timeout(60)
 
 
+pytestmark = pytest.mark.payi_emulator(api_key=CANARY)
+
+
 @pytest.fixture
-def server() -> Iterator[ThreadedPayiServer]:
-    with ThreadedPayiServer(api_key=CANARY) as running:
-        yield running
+def server(payi_emulator: ThreadedPayiServer) -> ThreadedPayiServer:
+    """The plugin's emulator, accepting only the canary key (this module's marker)."""
+    return payi_emulator
 
 
 @pytest.fixture

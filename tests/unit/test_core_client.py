@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _unit_support import BASE, KEY, FakeClock, LiveServer, calls, resource_json
 from aiohttp import web
 from aioresponses import aioresponses
 
@@ -26,6 +25,7 @@ from payi_async import (
     UnexpectedRedirectError,
 )
 from payi_async._transport import aiohttp_timeout
+from tests.support import BASE, KEY, FakeClock, LiveServer, calls, resource_json
 
 ANY = re.compile(r"^https://api\.test/.*$")
 RESOURCE = f"{BASE}/api/v1/categories/c/resources/r/i"
@@ -158,10 +158,15 @@ async def test_debug_logs_of_a_failing_call_never_hold_the_key(
         assert KEY not in repr(record.args)
 
 
-def test_the_user_agent_names_the_package_and_version() -> None:
-    from payi_async._transport import USER_AGENT
-
-    assert USER_AGENT.startswith(f"payi-async/{payi_async.__version__} ")
+async def test_the_user_agent_names_the_package_python_and_aiohttp(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(ANY, payload={"items": [], "cursor": None})
+    await client.categories.list()
+    ((_, _, call),) = calls(api)
+    agent = call.kwargs["headers"]["User-Agent"]
+    assert agent.startswith(f"payi-async/{payi_async.__version__} (Python ")
+    assert agent.endswith(f"; aiohttp {aiohttp.__version__})")
     assert payi_async.__version__ == "0.1.0"
 
 

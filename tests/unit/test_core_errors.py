@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from _unit_support import BASE, KEY, calls
 from aioresponses import aioresponses
 
 import payi_async
@@ -31,6 +30,7 @@ from payi_async import (
     UnexpectedRedirectError,
     UnprocessableEntityError,
 )
+from tests.support import BASE, KEY, calls
 
 ANY = re.compile(r"^https://api\.test/.*$")
 URL_ = f"{BASE}/api/v1/categories/custom.c/resources/m/v1"

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from _unit_support import BASE, KEY, LiveServer, body_of, calls, only_call, resource_json
 from aiohttp import web
 from aioresponses import aioresponses
 
@@ -25,10 +24,10 @@ from payi_async import (
     Units,
 )
 from payi_async._transport import aiohttp_timeout
+from tests.support import BASE, KEY, UNITS, LiveServer, body_of, calls, only_call, resource_json
 
 ANY = re.compile(r"^https://api\.test/.*$")
 ROOT = f"{BASE}/api/v1/categories"
-UNITS = {"text": {"input_price": 0.000015, "output_price": 0.000075}}
 
 
 def page(*items: dict[str, Any], cursor: str | None = None) -> dict[str, Any]:

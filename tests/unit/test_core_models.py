@@ -8,7 +8,6 @@ from typing import Any
 
 import attrs
 import pytest
-from _unit_support import BASE, calls, resource_json
 from aioresponses import aioresponses
 
 from payi_async import (
@@ -22,6 +21,7 @@ from payi_async import (
     GoogleVertexResource,
     Units,
 )
+from tests.support import BASE, calls, resource_json
 
 ANY = re.compile(r"^https://api\.test/.*$")
 RESOURCE_URL = f"{BASE}/api/v1/categories/c/resources/r/i"

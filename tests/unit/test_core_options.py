@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from _unit_support import BASE, KEY, FakeClock, calls, resource_json
 from aioresponses import aioresponses
 
 import payi_sync
@@ -23,10 +22,10 @@ from payi_async import (
     RetryPolicy,
     Timeout,
 )
+from tests.support import BASE, KEY, ROUND_UNITS, FakeClock, calls, resource_json
 
 ROOT = f"{BASE}/api/v1/categories"
 PAGE = {"items": [], "cursor": None}
-UNITS = {"text": {"input_price": 1.0, "output_price": 2.0}}
 
 
 def sent_query(api: aioresponses) -> list[list[tuple[str, str]]]:
@@ -67,12 +66,16 @@ async def test_extra_body_is_merged_into_the_body_before_encoding(api: aiorespon
         await client._request(
             "POST",
             "/api/v1/categories/c/resources/r",
-            body={"units": UNITS, "max_input_units": 5},
+            body={"units": ROUND_UNITS, "max_input_units": 5},
             extra_body={"max_input_units": 6, "note": ["x"]},
             create=True,
         )
     ((_, _, call),) = calls(api)
-    assert json.loads(call.kwargs["data"]) == {"units": UNITS, "max_input_units": 6, "note": ["x"]}
+    assert json.loads(call.kwargs["data"]) == {
+        "units": ROUND_UNITS,
+        "max_input_units": 6,
+        "note": ["x"],
+    }
     assert call.kwargs["headers"]["Content-Type"] == "application/json"
     assert call.kwargs["headers"]["Idempotency-Key"].startswith("payi-async-")
 

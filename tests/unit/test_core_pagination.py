@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _unit_support import BASE, calls, resource_json
 from aioresponses import aioresponses
 
 from payi_async import (
@@ -16,6 +15,7 @@ from payi_async import (
     CategoryResponse,
     RepeatedCursorError,
 )
+from tests.support import BASE, calls, resource_json
 
 ROOT = f"{BASE}/api/v1/categories"
 

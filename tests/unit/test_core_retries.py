@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _unit_support import BASE, KEY, FakeClock, calls, resource_json
 from aioresponses import aioresponses
 
 from payi_async import (
@@ -25,11 +24,11 @@ from payi_async import (
     InternalServerError,
     RateLimitError,
 )
+from tests.support import BASE, KEY, ROUND_UNITS, FakeClock, calls, resource_json
 
 ANY = re.compile(r"^https://api\.test/.*$")
 ROOT = f"{BASE}/api/v1/categories"
 RESOURCE = f"{ROOT}/c/resources/r/i"
-UNITS = {"text": {"input_price": 1.0, "output_price": 2.0}}
 
 
 async def retrieve(payi: AsyncPayi) -> Any:
@@ -268,7 +267,7 @@ async def test_x_should_retry_true_retries_what_would_not_be(
 
 
 async def create(payi: AsyncPayi, **kwargs: Any) -> Any:
-    return await payi.categories.resources.create("r", "c", UNITS, **kwargs)
+    return await payi.categories.resources.create("r", "c", ROUND_UNITS, **kwargs)
 
 
 def create_calls(api: aioresponses) -> list[Any]:

@@ -8,26 +8,25 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from _unit_support import BASE, FakeClock, body_of, calls, only_call, resource_json
 from aioresponses import aioresponses
 
 from payi_async import AsyncPayi, ResourceCreate
 from payi_async._retry import RetryNotice
 from payi_async._validation import parse_timestamp, timestamp
+from tests.support import BASE, ROUND_UNITS, FakeClock, body_of, calls, only_call, resource_json
 
-UNITS = {"text": {"input_price": 1.0, "output_price": 2.0}}
 ROOT = f"{BASE}/api/v1/categories"
 UTC = timezone.utc
 CREATE_URL = f"{ROOT}/custom.c/resources/r"
 
 
 async def create(client: AsyncPayi, start: Any) -> None:
-    await client.categories.resources.create("r", "custom.c", UNITS, start_timestamp=start)
+    await client.categories.resources.create("r", "custom.c", ROUND_UNITS, start_timestamp=start)
 
 
 def refusal(start: Any) -> str:
     with pytest.raises(ValueError, match="start_timestamp") as caught:
-        ResourceCreate(resource="r", category="custom.c", units=UNITS, start_timestamp=start)
+        ResourceCreate(resource="r", category="custom.c", units=ROUND_UNITS, start_timestamp=start)
     return str(caught.value)
 
 

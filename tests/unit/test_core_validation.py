@@ -9,17 +9,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from _unit_support import BASE, KEY, calls, resource_json
 from aioresponses import aioresponses
 
 from payi_async import DEFAULT_BASE_URL, AsyncPayi, Timeout, Units
+from tests.support import BASE, KEY, ROUND_UNITS, calls, resource_json
 
-UNITS = {"text": {"input_price": 1.0, "output_price": 2.0}}
 Call = Callable[[AsyncPayi], Any]
 
 
 def create(**overrides: Any) -> Call:
-    kwargs: dict[str, Any] = {"resource": "r", "category": "c", "units": UNITS}
+    kwargs: dict[str, Any] = {"resource": "r", "category": "c", "units": ROUND_UNITS}
     kwargs.update(overrides)
     return lambda c: c.categories.resources.create(**kwargs)
 
@@ -136,7 +135,7 @@ BAD_UNITS: list[tuple[Any, type[Exception], str]] = [
     ({"text": {"input_price": True, "output_price": 2}}, TypeError, "input_price"),
     ({"text": {"input_price": 1, "output_price": "2"}}, TypeError, "output_price"),
     ({"text": Units(1.0, -2.0)}, ValueError, "output_price"),
-    ({"ok": UNITS["text"], "bad": {"input_price": -1}}, ValueError, "units['bad']"),
+    ({"ok": ROUND_UNITS["text"], "bad": {"input_price": -1}}, ValueError, "units['bad']"),
     ({"text": {"output_price": "1"}}, TypeError, "output_price"),
     ({"text": {"input_price": math.nan}}, ValueError, "input_price"),
     ({"text": object()}, TypeError, "units['text']"),

@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 import pytest
-from _unit_support import KEY, LiveServer, resource_json
 from aiohttp import web
 
 from payi_async import (
@@ -23,6 +22,7 @@ from payi_async import (
     NotFoundError,
     RequestInfo,
 )
+from tests.support import KEY, LiveServer, resource_json
 
 #: A loose "does not hang" bound, never a speed assertion.
 BOUND = 10.0

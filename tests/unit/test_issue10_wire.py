@@ -10,7 +10,6 @@ from typing import Any
 
 import attrs
 import pytest
-from _unit_support import BASE, body_of, calls, only_call, resource_json
 from aioresponses import aioresponses
 
 from payi_async import (
@@ -24,6 +23,7 @@ from payi_async import (
     ResourceCreate,
     Units,
 )
+from tests.support import BASE, body_of, calls, only_call, resource_json
 
 ANY = re.compile(r"^https://api\.test/.*$")
 ROOT = f"{BASE}/api/v1/categories"
