@@ -128,6 +128,15 @@ class _Resource:
         )
         client = self._client
 
+        # As in the vendor's client, an ``extra_query`` cursor starts the listing and
+        # each later page is asked for at the cursor the page before gave (else every
+        # page would be the same one).
+        later_query = (
+            None
+            if extra_query is None
+            else {k: val for k, val in extra_query.items() if k != "cursor"}
+        )
+
         def operation(at: str | None) -> Operation[AsyncCursorPage[T]]:
             def parse(data: Any, context: ResponseContext) -> AsyncCursorPage[T]:
                 items, next_cursor, request_id = structure_page(data, item_cls, context)
@@ -140,7 +149,7 @@ class _Resource:
                 query=base if at is None else [*base, ("cursor", at)],
                 timeout=timeout,
                 extra_headers=extra_headers,
-                extra_query=extra_query,
+                extra_query=extra_query if at == first else later_query,
                 extra_body=extra_body,
             )
 

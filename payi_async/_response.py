@@ -109,10 +109,12 @@ class AsyncAPIResponse(Generic[T]):
     __slots__ = (
         "_body",
         "_closed",
+        "_closer",
         "_data",
         "_error",
         "_parse",
         "_parsed",
+        "_read_source",
         "_source",
         "context",
         "headers",
@@ -122,6 +124,10 @@ class AsyncAPIResponse(Generic[T]):
 
     def __init__(self, source: _Streamed, parse: Callable[[Any, ResponseContext], T]) -> None:
         self._source: _Streamed | None = source
+        # Kept after the block ends, to decode a body that was read inside it.
+        self._read_source: _Streamed = source
+        #: Releases a streamed response's connection early (``close()``).
+        self._closer: Callable[[], Awaitable[Any]] | None = None
         self._parse = parse
         self._body: bytes | None = None
         self._data: Any = _UNREAD
@@ -170,11 +176,23 @@ class AsyncAPIResponse(Generic[T]):
         self._closed = True
         self._source = None
 
+    async def close(self) -> None:
+        """Release the connection now (a streamed response's is otherwise released
+        when its block ends; a raw response's already is). A body read before stays
+        readable; one not read can no longer be."""
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            await closer()
+        self._close()
+
     def _live(self) -> _Streamed:
         if self._source is None:
+            if self._body is not None:
+                # Read before the connection was released: decoding needs no I/O.
+                return self._read_source
             raise RuntimeError(
-                "the response was closed when its `async with` block ended; "
-                "read its body inside the block"
+                "the response was closed (its block ended, or close() was called) "
+                "before its body was read; read it inside the block"
             )
         return self._source
 
@@ -236,6 +254,7 @@ class _Streaming:
         )
         response = AsyncAPIResponse(streamed, op.parse)
         self.stack.callback(response._close)
+        response._closer = self.stack.aclose
         return response
 
 

@@ -96,6 +96,10 @@ class APIResponse(Generic[T]):
         """The body decoded as JSON (``APIResponseValidationError`` when it is not)."""
         return self._portal.call(self._response.json)
 
+    def close(self) -> None:
+        """Release the connection now (see ``AsyncAPIResponse.close``)."""
+        self._portal.call(self._response.close)
+
     def parse(self) -> Any:
         """What the plain call returns: the model, or the first page of a listing
         (whose iteration goes on to the following pages)."""

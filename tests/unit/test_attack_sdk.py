@@ -1,0 +1,121 @@
+"""Where raw/streaming responses, `extra_query` and price checks broke under attack,
+checked on a mocked wire: what each later page asks for, what a response read inside
+its block answers after it, what `close()` does, and a price beyond a float."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from _unit_support import calls
+from aioresponses import aioresponses
+
+from payi_async import APIResponseValidationError, AsyncPayi
+
+PAGES = re.compile(r"^https://api\.test/api/v1/categories(\?.*)?$")
+
+
+def _page(names: list[str], cursor: str | None) -> dict[str, object]:
+    return {"items": [{"category": n} for n in names], "cursor": cursor}
+
+
+async def test_an_extra_query_cursor_is_sent_for_the_first_page_only(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(PAGES, payload=_page(["a"], "c2"))
+    api.get(PAGES, payload=_page(["b"], "c3"))
+    api.get(PAGES, payload=_page(["c"], None))
+    listed = [
+        c.category
+        async for c in client.categories.list(
+            limit=1, extra_query={"cursor": "c1", "limit": 5, "flag": True}
+        )
+    ]
+    assert listed == ["a", "b", "c"]
+    queries = [dict(url.query) for _, url, _ in calls(api)]
+    assert queries == [
+        {"limit": "5", "cursor": "c1", "flag": "true"},
+        {"limit": "5", "cursor": "c2", "flag": "true"},
+        {"limit": "5", "cursor": "c3", "flag": "true"},
+    ]
+    assert [url.query.getall("cursor") for _, url, _ in calls(api)] == [["c1"], ["c2"], ["c3"]]
+
+
+async def test_a_raw_first_page_with_an_extra_query_cursor_walks_on(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(PAGES, payload=_page(["a"], "c2"))
+    api.get(PAGES, payload=_page(["b"], None))
+    raw = await client.with_raw_response.categories.list(extra_query={"cursor": "c1"})
+    page = await raw.parse()
+    assert [c.category async for c in page] == ["a", "b"]
+    assert [url.query.getall("cursor") for _, url, _ in calls(api)] == [["c1"], ["c2"]]
+
+
+async def test_json_of_a_non_json_body_read_in_the_block_fails_as_validation_after_it(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(PAGES, body=b"<html>oops</html>", content_type="text/html")
+    async with client.categories.with_streaming_response.list() as response:
+        assert await response.text() == "<html>oops</html>"
+    # The body was read: after the block it is still the body's own error, not "closed".
+    for _ in range(2):
+        with pytest.raises(APIResponseValidationError, match="not JSON"):
+            await response.json()
+        with pytest.raises(APIResponseValidationError, match="not JSON"):
+            await response.parse()
+    assert await response.read() == b"<html>oops</html>"
+
+
+async def test_close_before_reading_refuses_the_body_and_is_idempotent(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(PAGES, payload=_page(["a"], None))
+    async with client.categories.with_streaming_response.list() as response:
+        await response.close()
+        await response.close()
+        assert response.is_closed
+        with pytest.raises(RuntimeError, match="before its body was read"):
+            await response.parse()
+    with pytest.raises(RuntimeError, match="before its body was read"):
+        await response.text()
+
+
+async def test_close_after_reading_keeps_what_was_read(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(PAGES, payload=_page(["a"], None))
+    async with client.categories.with_streaming_response.list() as response:
+        data = await response.json()
+        await response.close()
+        assert (await response.parse()).items[0].category == "a"
+    assert data == _page(["a"], None)
+
+
+async def test_an_exception_after_close_inside_the_block_propagates_unchanged(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(PAGES, payload=_page(["a"], None))
+
+    async def close_then_fail() -> None:
+        async with client.categories.with_streaming_response.list() as response:
+            await response.close()
+            raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        await close_then_fail()
+
+
+@pytest.mark.parametrize("price", [10**400, -(10**400)], ids=["huge", "huge-negative"])
+async def test_an_int_price_beyond_a_float_is_a_value_error_naming_the_unit(
+    api: aioresponses, client: AsyncPayi, price: int
+) -> None:
+    with pytest.raises(ValueError, match=r"units\['text'\]\.input_price must be a finite"):
+        await client.categories.resources.create(
+            resource="m", category="c", units={"text": {"input_price": price}}
+        )
+    with pytest.raises(ValueError, match=r"units\['text'\]\.output_price must be a finite"):
+        await client.categories.resources.with_raw_response.create(
+            resource="m", category="c", units={"text": {"output_price": price}}
+        )
+    assert calls(api) == []
