@@ -323,7 +323,7 @@ class AsyncResponseView:
     def __getattr__(self, name: str) -> Any:
         target = self._target
         if name in type(target)._sub_resources:
-            return AsyncResponseView(getattr(target, name), self._mode)
+            return view_of(getattr(target, name), self._mode)
         if name not in type(target)._response_methods:
             raise AttributeError(
                 f"{type(self).__name__} of {type(target).__name__} has no method {name!r}"
@@ -343,3 +343,11 @@ class AsyncResponseView:
         streaming.__name__ = name
         streaming.__doc__ = getattr(type(target), name).__doc__
         return streaming
+
+
+def view_of(target: Any, mode: Mode) -> AsyncResponseView:
+    """The view of ``target`` (a resource or the client) in ``mode``: the typed
+    subclass generated for its class (``_views``), else the generic view."""
+    from ._views import ASYNC_VIEWS
+
+    return ASYNC_VIEWS.get((type(target).__name__, mode), AsyncResponseView)(target, mode)

@@ -100,13 +100,14 @@ class APIResponse(Generic[T]):
         """Release the connection now (see ``AsyncAPIResponse.close``)."""
         self._portal.call(self._response.close)
 
-    def parse(self) -> Any:
+    def parse(self) -> T:
         """What the plain call returns: the model, or the first page of a listing
         (whose iteration goes on to the following pages)."""
-        result = self._portal.call(self._response.parse)
+        result: Any = self._portal.call(self._response.parse)
         if isinstance(result, AsyncCursorPage):
-            return SyncCursorPage(self._portal, result)
-        return result
+            result = SyncCursorPage(self._portal, result)
+        parsed: T = result
+        return parsed
 
 
 class ResponseContextManager(Generic[T]):
@@ -156,7 +157,7 @@ class ResponseView:
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._view, name)
         if isinstance(attr, AsyncResponseView):
-            return ResponseView(attr, self._portal)
+            return blocking_view_of(attr, self._portal)
         portal = self._portal
         method: Callable[..., Any]
         if self._view.mode == "raw":
@@ -172,3 +173,12 @@ class ResponseView:
         method.__name__ = name
         method.__doc__ = attr.__doc__
         return method
+
+
+def blocking_view_of(view: AsyncResponseView, portal: Portal) -> ResponseView:
+    """The blocking view wrapping ``view``: the typed subclass generated for its
+    resource's class (``_views``), else the generic one."""
+    from ._views import BLOCKING_VIEWS
+
+    key = (type(view._target).__name__, view.mode)
+    return BLOCKING_VIEWS.get(key, ResponseView)(view, portal)

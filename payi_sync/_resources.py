@@ -24,7 +24,12 @@ from payi_async import (
     Units,
 )
 from payi_async._portal import Portal, SyncCursorPage
-from payi_async._sync_response import ResponseView
+from payi_async._views import (
+    CategoriesWithRawResponse,
+    CategoriesWithStreamingResponse,
+    ResourcesWithRawResponse,
+    ResourcesWithStreamingResponse,
+)
 
 
 class Resources:
@@ -247,18 +252,18 @@ class Resources:
         return self._portal.call(self._async.resolve, category=category, resource=resource, at=at)
 
     @property
-    def with_raw_response(self) -> ResponseView:
+    def with_raw_response(self) -> ResourcesWithRawResponse:
         """These methods answering an ``APIResponse`` (status, headers, body,
         ``parse()``) instead of the model: ``x.with_raw_response.retrieve(...)``.
         """
-        return ResponseView(self._async.with_raw_response, self._portal)
+        return ResourcesWithRawResponse(self._async.with_raw_response, self._portal)
 
     @property
-    def with_streaming_response(self) -> ResponseView:
+    def with_streaming_response(self) -> ResourcesWithStreamingResponse:
         """These methods as ``with x.with_streaming_response.retrieve(...) as r:``,
         the body read only when asked and the connection released when the block ends.
         """
-        return ResponseView(self._async.with_streaming_response, self._portal)
+        return ResourcesWithStreamingResponse(self._async.with_streaming_response, self._portal)
 
 
 class Categories:
@@ -386,15 +391,15 @@ class Categories:
         )
 
     @property
-    def with_raw_response(self) -> ResponseView:
+    def with_raw_response(self) -> CategoriesWithRawResponse:
         """These methods answering an ``APIResponse`` (status, headers, body,
         ``parse()``) instead of the model: ``x.with_raw_response.retrieve(...)``.
         """
-        return ResponseView(self._async.with_raw_response, self._portal)
+        return CategoriesWithRawResponse(self._async.with_raw_response, self._portal)
 
     @property
-    def with_streaming_response(self) -> ResponseView:
+    def with_streaming_response(self) -> CategoriesWithStreamingResponse:
         """These methods as ``with x.with_streaming_response.retrieve(...) as r:``,
         the body read only when asked and the connection released when the block ends.
         """
-        return ResponseView(self._async.with_streaming_response, self._portal)
+        return CategoriesWithStreamingResponse(self._async.with_streaming_response, self._portal)

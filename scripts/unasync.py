@@ -28,6 +28,9 @@ import attrs
 
 from payi_async._portal import SyncClientBase
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import views  # scripts/views.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "payi_sync"
 
@@ -292,6 +295,7 @@ def render_class(target: Target, imports: Imports) -> str:
             _, returns, _ = _signature(member.fget, namespace, imports, target.module)
             wrapped = WRAPPED_PROPERTIES.get(returns)
             if wrapped is not None:
+                wrapped = _typed_view(target.name, name) or wrapped
                 imports.add(*wrapped)
                 returns = wrapped[1]
             lines += ["    @property", f"    def {name}(self) -> {returns}:"]
@@ -309,6 +313,14 @@ def render_class(target: Target, imports: Imports) -> str:
         lines.append("        " + _body(member, name, returns, call, sync_name, imports))
         lines.append("")
     return "\n".join(lines)
+
+
+def _typed_view(cls_name: str, prop: str) -> tuple[str, str] | None:
+    """The generated typed blocking view (``scripts/views.py``) a view property answers."""
+    mode = {"with_raw_response": "raw", "with_streaming_response": "stream"}.get(prop)
+    if mode is None:
+        return None
+    return (views.PATH[:-3].replace("/", "."), views.view_name(cls_name, mode, blocking=True))
 
 
 def _body(member: Any, name: str, returns: str, call: str, sync_name: str, imports: Imports) -> str:
@@ -445,7 +457,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
     files = generate()
+    views_text = _format(views.PATH, views.render())
+    views_path = ROOT / views.PATH
     if args.check:
+        if views_path.read_text() != views_text:
+            print(f"{views.PATH} is not what scripts/views.py generates", file=sys.stderr)
+            print("run `make generate` and commit the result", file=sys.stderr)
+            return 1
         with tempfile.TemporaryDirectory() as tmp:
             write(files, Path(tmp))  # round-trip through disk, as a real run would
             files = {p.name: p.read_text() for p in Path(tmp).iterdir() if p.is_file()}
@@ -459,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"payi_sync/ is up to date ({len(files)} files)")
         return 0
     write(files, OUT)
-    print(f"wrote {len(files)} files to payi_sync/")
+    views_path.write_text(views_text)
+    print(f"wrote {len(files)} files to payi_sync/ and {views.PATH}")
     return 0
 
 

@@ -12,8 +12,10 @@ from types import ModuleType
 import pytest
 
 import payi_async
+import payi_async._views
 import payi_sync
 from payi_async._resources import AsyncCategories, AsyncResources
+from payi_async._sync_response import ResponseView
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,12 +115,19 @@ def test_models_and_errors_are_the_same_classes() -> None:
 
 def test_response_views_are_a_generated_property_kind(unasync: ModuleType) -> None:
     files = unasync.generate()
-    for out, classes in (("_resources.py", 2), ("_client.py", 1)):
+    for out, owners in (("_resources.py", ("Resources", "Categories")), ("_client.py", ("Payi",))):
         source = files[out]
-        for name in ("with_raw_response", "with_streaming_response"):
-            assert source.count(f"def {name}(self) -> ResponseView:") == classes
-            assert source.count(f"return ResponseView(self._async.{name}, self._portal)") == classes
-        assert "from payi_async._sync_response import ResponseView" in source
+        for name, kind in (
+            ("with_raw_response", "WithRawResponse"),
+            ("with_streaming_response", "WithStreamingResponse"),
+        ):
+            # Each property answers the typed ResponseView subclass generated for it.
+            for owner in owners:
+                view = owner + kind
+                assert issubclass(getattr(payi_async._views, view), ResponseView)
+                assert f"def {name}(self) -> {view}:" in source
+                assert f"return {view}(self._async.{name}, self._portal)" in source
+        assert "from payi_async._views import" in source
         assert "AsyncResponseView" not in source
         assert "async with" not in source and "await " not in source
 

@@ -5,7 +5,9 @@ its block answers after it, what `close()` does, and a price beyond a float."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import mypy.api
 import pytest
 from _unit_support import calls
 from aioresponses import aioresponses
@@ -119,3 +121,46 @@ async def test_an_int_price_beyond_a_float_is_a_value_error_naming_the_unit(
             resource="m", category="c", units={"text": {"output_price": price}}
         )
     assert calls(api) == []
+
+
+USER_CODE = """
+from payi_async import AsyncCursorPage, AsyncPayi, CategoryResourceResponse, CategoryResponse
+from payi_sync import Payi, SyncCursorPage
+
+
+async def amain(client: AsyncPayi) -> None:
+    raw = await client.categories.resources.with_raw_response.retrieve(
+        resource_id="r", category="c", resource="m"
+    )
+    model: CategoryResourceResponse = await raw.parse()
+    wrong: int = await raw.parse()  # error 1
+    async with client.categories.with_streaming_response.list_resources(category="c") as s:
+        page: AsyncCursorPage[CategoryResourceResponse] = await s.parse()
+    cats: AsyncCursorPage[CategoryResponse] = await (
+        await client.categories.with_raw_response.list(active=True)
+    ).parse()
+    await client.categories.resources.with_raw_response.delete(1, "c", "m")  # error 2
+
+
+def main(client: Payi) -> None:
+    raw = client.with_raw_response.categories.list_resources(category="c")
+    page: SyncCursorPage[CategoryResourceResponse] = raw.parse()
+    wrong: str = raw.parse()  # error 3
+    with client.categories.resources.with_streaming_response.delete(
+        resource_id="r", category="c", resource="m"
+    ) as s:
+        deleted: CategoryResourceResponse = s.parse()
+        status: int = s.status_code
+    client.categories.with_streaming_response.delete(category=None)  # error 4
+"""
+
+
+def test_raw_and_streaming_views_are_typed_for_mypy_strict(tmp_path: Path) -> None:
+    # Vendor users expect these types to be checked; a view answering Any hides errors.
+    user = tmp_path / "user_code.py"
+    user.write_text(USER_CODE)
+    out, err, status = mypy.api.run(["--strict", "--no-error-summary", str(user)])
+    assert status == 1, (out, err)
+    flagged = sorted({int(line.split(":")[1]) for line in out.splitlines() if ": error:" in line})
+    expected = [n for n, line in enumerate(USER_CODE.splitlines(), 1) if "# error" in line]
+    assert flagged == expected, out
