@@ -159,6 +159,11 @@ class AsyncAPIResponse(Generic[T]):
         return self.context.url
 
     @property
+    def body_read(self) -> bool:
+        """Whether the body has been read (it then stays readable after the block)."""
+        return self._body is not None
+
+    @property
     def is_closed(self) -> bool:
         """Whether the connection has been released (the body can no longer be read)."""
         return self._closed

@@ -162,3 +162,28 @@ async def test_a_price_too_large_for_a_float_is_refused_naming_it_before_sending
                 resource="m", category=CATEGORY, units={"text_cached": {"output_price": 10**400}}
             )
     assert not [r for r in payi_emulator.requests if r.method == "POST"]
+
+
+@pytest.mark.payi_emulator(shapes="hosted")
+def test_a_blocking_response_already_read_is_readable_after_the_client_closes(
+    payi_emulator: ThreadedPayiServer,
+) -> None:
+    _seed(payi_emulator, 1)
+    with Payi(api_key=payi_emulator.api_key, base_url=payi_emulator.base_url) as client:
+        raw = client.categories.with_raw_response.list_resources(category=CATEGORY)
+        created = client.categories.resources.with_raw_response.create(
+            resource="m9", category=CATEGORY, units=PARTIAL
+        )
+        with client.categories.with_streaming_response.list() as streamed:
+            streamed.read()
+        with client.categories.with_streaming_response.list() as unread:
+            pass
+    # As with the vendor's client, what was read stays readable once the client is gone.
+    assert [r.resource for r in raw.parse().items] == ["m0"]
+    assert raw.json()["items"][0]["resource"] == "m0"
+    assert '"m0"' in raw.text()
+    assert created.parse().units["text_cached"].input_price == 1.25e-06
+    assert created.http_request.method == "POST"
+    assert CATEGORY in [c.category for c in streamed.parse().items]
+    with pytest.raises(RuntimeError, match="before its body was read"):
+        unread.parse()
