@@ -71,11 +71,36 @@ class Operation(Generic[T]):
             "body": self.body,
             "timeout": self.timeout,
             "extra_headers": self.extra_headers,
-            "extra_query": self.extra_query,
+            "extra_query": flatten_query(self.extra_query),
             "extra_body": self.extra_body,
             "create": self.create,
             "idempotency_key": self.idempotency_key,
         }
+
+
+def _query_text(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def flatten_query(extra: Mapping[str, object] | None) -> Mapping[str, object] | None:
+    """``extra_query`` with list values comma-joined and mappings as bracketed keys
+    (``filter[name]=x``), as the vendor's client sends them; other values unchanged."""
+    if extra is None or not isinstance(extra, Mapping):
+        return extra  # the client names what is wrong with it
+    flat: dict[Any, object] = {}
+
+    def add(key: Any, value: object) -> None:
+        if isinstance(value, Mapping):
+            for sub, each in value.items():
+                add(f"{key}[{sub}]", each)
+        elif isinstance(value, (list, tuple)):
+            flat[key] = ",".join(_query_text(v) for v in value if v is not None)
+        else:
+            flat[key] = value
+
+    for key, value in extra.items():
+        add(key, value)
+    return flat
 
 
 class _Streamed(Protocol):

@@ -164,3 +164,29 @@ def test_raw_and_streaming_views_are_typed_for_mypy_strict(tmp_path: Path) -> No
     flagged = sorted({int(line.split(":")[1]) for line in out.splitlines() if ": error:" in line})
     expected = [n for n, line in enumerate(USER_CODE.splitlines(), 1) if "# error" in line]
     assert flagged == expected, out
+
+
+async def test_extra_query_lists_and_mappings_are_sent_as_the_vendors_client_sends_them(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    api.get(PAGES, payload=_page([], None))
+    await client.categories.list(
+        extra_query={
+            "ids": ["a", "b", None, True],
+            "pair": ("x", 2),
+            "filter": {"name": "gpt", "live": False, "deep": {"n": 1}, "gone": None},
+            "empty": [],
+        }
+    )
+    (_, url, _) = calls(api)[0]
+    # Lists comma-joined, mappings as bracketed keys (never a Python repr like "['a', 'b']").
+    assert sorted(url.query.items()) == sorted(
+        [
+            ("ids", "a,b,true"),
+            ("pair", "x,2"),
+            ("filter[name]", "gpt"),
+            ("filter[live]", "false"),
+            ("filter[deep][n]", "1"),
+            ("empty", ""),
+        ]
+    )
