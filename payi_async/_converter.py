@@ -89,7 +89,10 @@ def _structure_float(value: Any, _: type) -> float:
     if value.__class__ is float:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise _WrongType("expected a number, got an integer too large for a float") from None
     raise _WrongType(f"expected a number, got {_json_type(value)}")
 
 

@@ -190,3 +190,18 @@ async def test_extra_query_lists_and_mappings_are_sent_as_the_vendors_client_sen
             ("empty", ""),
         ]
     )
+
+
+async def test_an_answer_with_an_integer_price_beyond_a_float_names_the_field(
+    api: aioresponses, client: AsyncPayi
+) -> None:
+    body = (
+        b'{"resource_id": "r", "category": "c", "resource": "m", "creation_timestamp": "t",'
+        b' "units": {"text": {"input_price": 1' + b"0" * 400 + b"}}}"
+    )
+    api.get(re.compile(r".*/resources/m/r$"), body=body, content_type="application/json")
+    with pytest.raises(APIResponseValidationError) as caught:
+        await client.categories.resources.retrieve(resource_id="r", category="c", resource="m")
+    message = str(caught.value)
+    assert "integer too large for a float @ $.units['text'].input_price" in message
+    assert "unknown error" not in message
