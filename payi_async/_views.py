@@ -35,6 +35,8 @@ class AsyncResourcesWithRawResponse(AsyncResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         async def create(
             self,
@@ -98,6 +100,8 @@ class ResourcesWithRawResponse(ResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         def create(
             self,
@@ -161,6 +165,8 @@ class AsyncResourcesWithStreamingResponse(AsyncResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         def create(
             self,
@@ -224,6 +230,8 @@ class ResourcesWithStreamingResponse(ResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         def create(
             self,
@@ -287,6 +295,8 @@ class AsyncCategoriesWithRawResponse(AsyncResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def resources(self) -> AsyncResourcesWithRawResponse: ...
@@ -346,6 +356,8 @@ class CategoriesWithRawResponse(ResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def resources(self) -> ResourcesWithRawResponse: ...
@@ -405,6 +417,8 @@ class AsyncCategoriesWithStreamingResponse(AsyncResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def resources(self) -> AsyncResourcesWithStreamingResponse: ...
@@ -464,6 +478,8 @@ class CategoriesWithStreamingResponse(ResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def resources(self) -> ResourcesWithStreamingResponse: ...
@@ -523,6 +539,8 @@ class AsyncPayiWithRawResponse(AsyncResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def categories(self) -> AsyncCategoriesWithRawResponse: ...
@@ -534,6 +552,8 @@ class PayiWithRawResponse(ResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def categories(self) -> CategoriesWithRawResponse: ...
@@ -545,6 +565,8 @@ class AsyncPayiWithStreamingResponse(AsyncResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def categories(self) -> AsyncCategoriesWithStreamingResponse: ...
@@ -556,6 +578,8 @@ class PayiWithStreamingResponse(ResponseView):
     __slots__ = ()
 
     if TYPE_CHECKING:
+        # Anything else is not a method of the view: misspellings are errors.
+        def __getattr__(self, name: str) -> object: ...
 
         @property
         def categories(self) -> CategoriesWithStreamingResponse: ...

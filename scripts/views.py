@@ -104,6 +104,8 @@ def render() -> str:
                     "    __slots__ = ()",
                     "",
                     "    if TYPE_CHECKING:",
+                    "        # Anything else is not a method of the view: misspellings are errors.",
+                    "        def __getattr__(self, name: str) -> object: ...",
                 ]
                 for sub in sorted(cls._sub_resources):
                     sub_view = view_name(str(annotations[sub]), mode, blocking=blocking)

@@ -152,6 +152,7 @@ def main(client: Payi) -> None:
         deleted: CategoryResourceResponse = s.parse()
         status: int = s.status_code
     client.categories.with_streaming_response.delete(category=None)  # error 4
+    client.categories.resources.with_raw_response.retreive("r", "c", "m")  # error 5
 """
 
 
