@@ -124,7 +124,14 @@ def price(name: str, value: object) -> float:
     """A finite, non-negative price."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, not {_kind(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        # An int beyond a float's range (10**400): refused like infinity.
+        # Not shown: str() of a huge int may itself fail (the 4300-digit limit).
+        raise ValueError(
+            f"{name} must be a finite number, not an int too large for a float"
+        ) from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number, not {value!r}")
     if number < 0:
