@@ -76,7 +76,6 @@ def test_readme_block_runs(block: Block, payi_emulator: ThreadedPayiServer, tmp_
         "PAYI_BASE_URL": payi_emulator.base_url,
         "PAYI_API_KEY": payi_emulator.api_key,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "NO_COLOR": "1",
     }
     if block.how == "script":
         (tmp_path / "block.py").write_text(block.code, "utf-8")
