@@ -6,8 +6,7 @@ Fixtures:
   thread and event loop), usable from sync and async tests alike; stopped after the
   test. Configure it per test with the marker
   ``@pytest.mark.payi_emulator(shapes="hosted", faults=Faults(...), api_key=...)``
-  (any ``LocalPayiServer`` argument; anything else fails the test's set-up with a
-  message listing the valid options).
+  (any ``LocalPayiServer`` argument).
 * ``payi_emulator_env``: the same server, with ``PAYI_BASE_URL`` and ``PAYI_API_KEY``
   set to it for the test, so code that reads the environment talks to it.
 
@@ -33,20 +32,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "payi_emulator(**options): LocalPayiServer options of the payi_emulator fixture",
     )
-
-
-@pytest.fixture
-def payi_emulator(request: pytest.FixtureRequest) -> Iterator[ThreadedPayiServer]:
-    """A running Pay-i emulator; ``.base_url`` and ``.api_key`` say how to reach it."""
-    from ._server import ThreadedPayiServer
-
-    options: dict[str, Any] = {}
-    marker = request.node.get_closest_marker("payi_emulator")
-    if marker is not None:
-        _check_marker(marker)
-        options.update(marker.kwargs)
-    with ThreadedPayiServer(**options) as server:
-        yield server
 
 
 def _check_marker(marker: pytest.Mark) -> None:
@@ -75,6 +60,20 @@ def _check_marker(marker: pytest.Mark) -> None:
         f"@pytest.mark.payi_emulator: {what}; valid options: {', '.join(valid)}",
         pytrace=False,
     )
+
+
+@pytest.fixture
+def payi_emulator(request: pytest.FixtureRequest) -> Iterator[ThreadedPayiServer]:
+    """A running Pay-i emulator; ``.base_url`` and ``.api_key`` say how to reach it."""
+    from ._server import ThreadedPayiServer
+
+    options: dict[str, Any] = {}
+    marker = request.node.get_closest_marker("payi_emulator")
+    if marker is not None:
+        _check_marker(marker)
+        options.update(marker.kwargs)
+    with ThreadedPayiServer(**options) as server:
+        yield server
 
 
 @pytest.fixture
