@@ -38,9 +38,9 @@ async def connect() -> AsyncIterator[tuple[AsyncPayi, str]]:
         yield client, f"the local emulator at {server.base_url}"
 
 
-def per_million(price: float) -> str:
-    """A per-token price as dollars per million tokens."""
-    return f"${price * 1_000_000:,.3f}/M"
+def per_million(price: float | None) -> str:
+    """A per-token price as dollars per million tokens ("-" for a unit without one)."""
+    return "-" if price is None else f"${price * 1_000_000:,.3f}/M"
 
 
 async def run(client: AsyncPayi, where: str) -> None:

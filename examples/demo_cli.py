@@ -4,7 +4,9 @@ Starts an emulator that injects a few faults (429s, 5xx and dropped connections)
 imports the shipped price list (``examples/price_list.jsonl``) through the CLI with
 its progress bar, lists it back in tables, exports every version again, and checks
 that the counts agree: rows in the price list, versions created, versions exported,
-and versions the server holds.
+and versions the server holds. Then the catalogue as code: a changed copy of the price
+list is planned, applied and planned again (nothing left to do), and ``price`` and
+``cost`` answer from the versions in effect.
 
     python examples/demo_cli.py
 """
@@ -15,6 +17,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from payi_async.cli import main as cli
 from payi_async.emulator import Faults, ThreadedPayiServer
@@ -99,7 +102,46 @@ def run(server: ThreadedPayiServer, workdir: Path) -> int:
     print("The counts agree: every row was created exactly once, despite the faults.")
 
     step("payi-resources import of the CSV export (dry run: it round-trips)")
-    return cli([*connect, "import", str(exported_csv), "--dry-run"])
+    status = cli([*connect, "import", str(exported_csv), "--dry-run"])
+    if status:
+        return status
+    return catalogue(connect, rows, workdir)
+
+
+def catalogue(connect: list[str], rows: list[dict[str, Any]], workdir: Path) -> int:
+    """plan -> apply -> plan (empty) -> price -> cost, on a changed copy of the list."""
+    changed = [dict(row) for row in rows]
+    first = changed[0]
+    first["units"] = {"text": {"input_price": 3.5e-07, "output_price": 1.4e-06}}
+    first["start_timestamp"] = "2026-09-01T00:00:00Z"  # a price change from 1 September
+    new = {
+        "category": first["category"],
+        "resource": "ft:gpt-4o-mini-2024-07-18:acme:demo:new001",
+        "units": {"text": {"input_price": 3e-07, "output_price": 1.2e-06}},
+        "max_input_units": 128000,
+    }
+    source = workdir / "prices.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in [*changed, new]), "utf-8")
+    name, resource = first["category"], first["resource"]
+    for title, argv in (
+        ("payi-resources plan prices.jsonl (one price change, one new resource)", ["plan"]),
+        ("payi-resources apply prices.jsonl", ["apply"]),
+        ("payi-resources plan prices.jsonl (again: nothing to do)", ["plan"]),
+    ):
+        step(title)
+        status = cli([*connect, *argv, str(source)])
+        if status:
+            return status
+    step(f"payi-resources price {name} {resource} --at 2026-08-01T00:00:00Z")
+    status = cli([*connect, "price", name, resource, "--at", "2026-08-01T00:00:00Z"])
+    if status:
+        return status
+    for at in ("2026-08-01T00:00:00Z", "2026-09-15T00:00:00Z"):
+        step(f"payi-resources cost {name} {resource} text=1000000:200000 --at {at}")
+        status = cli([*connect, "cost", name, resource, "text=1000000:200000", "--at", at])
+        if status:
+            return status
+    return 0
 
 
 def main() -> int:

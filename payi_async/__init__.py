@@ -6,6 +6,7 @@ async with AsyncPayi() as client:
 """
 
 from ._bulk import BulkCreated, BulkFailure, BulkProgress, BulkResult
+from ._catalog import CatalogPlan, CatalogResult
 
 # The client and its options
 from ._client import DEFAULT_BASE_URL, AsyncPayi
@@ -20,6 +21,7 @@ from ._exceptions import (
     ConflictError,
     InternalServerError,
     NotFoundError,
+    NoVersionInEffectError,
     PayiError,
     PermissionDeniedError,
     RateLimitError,
@@ -28,15 +30,20 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._models import (
+    AwsBedrockResource,
+    AzureResource,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
     CategoryResponse,
+    GoogleVertexResource,
+    MappedResource,
     ResourceCreate,
     Units,
 )
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._resources import AsyncCategories, AsyncResources
+from ._response import AsyncAPIResponse, AsyncResponseContextManager, AsyncResponseView, RequestInfo
 from ._retry import RetryPolicy
 from ._transport import Timeout
 from ._version import __version__
@@ -53,16 +60,28 @@ __all__ = [
     "AsyncCursorPage",
     "AsyncPager",
     "AsyncResources",
+    # raw and streaming responses
+    "AsyncAPIResponse",
+    "AsyncResponseContextManager",
+    "AsyncResponseView",
+    "RequestInfo",
     # bulk creates
     "BulkCreated",
     "BulkFailure",
     "BulkProgress",
     "BulkResult",
+    # catalogue as code
+    "CatalogPlan",
+    "CatalogResult",
     # models
+    "AwsBedrockResource",
+    "AzureResource",
     "CategoryDeleteResourceResponse",
     "CategoryDeleteResponse",
     "CategoryResourceResponse",
     "CategoryResponse",
+    "GoogleVertexResource",
+    "MappedResource",
     "ResourceCreate",
     "Units",
     # errors
@@ -75,6 +94,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "InternalServerError",
+    "NoVersionInEffectError",
     "NotFoundError",
     "PayiError",
     "PermissionDeniedError",

@@ -116,8 +116,13 @@ async def run_create_many(
     total: int | None,
     on_progress: Callable[[BulkProgress], None] | None,
     result: BulkResult | None,
+    idempotency_key: Callable[[ResourceCreate], str] | None = None,
 ) -> BulkResult:
-    """The engine behind ``AsyncResources.create_many``."""
+    """The engine behind ``AsyncResources.create_many``.
+
+    ``idempotency_key``, when given, names each item's ``Idempotency-Key`` (else each
+    create gets a random one).
+    """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int):
         raise TypeError(f"concurrency must be an int, not {type(concurrency).__name__}")
     if concurrency < 1:
@@ -163,7 +168,10 @@ async def run_create_many(
             in_flight[index] = item
             try:
                 params = ResourceCreate.of(item)
-                created = await resources._create(params)
+                headers = None
+                if idempotency_key is not None:
+                    headers = {"Idempotency-Key": idempotency_key(params)}
+                created = await resources._create(params, extra_headers=headers)
             except (PayiError, ValueError, TypeError) as exc:
                 account.failed.append(BulkFailure(index, item, exc))
             else:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from yarl import URL
 
 from ._resources import AsyncCategories
+from ._response import AsyncResponseView
 from ._retry import RetryPolicy
-from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Response, Timeout, Transport
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    Response,
+    StreamedResponse,
+    Timeout,
+    Transport,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncPayi"]
 
@@ -41,6 +51,9 @@ class AsyncPayi:
 
     #: Categories, their resources and the resources' versions.
     categories: AsyncCategories
+
+    _response_methods: ClassVar[frozenset[str]] = frozenset()
+    _sub_resources: ClassVar[frozenset[str]] = frozenset({"categories"})
 
     def __init__(
         self,
@@ -92,6 +105,18 @@ class AsyncPayi:
         """How many extra attempts follow a failed one."""
         return self._policy.max_retries
 
+    @property
+    def with_raw_response(self) -> AsyncResponseView:
+        """Every method answering an ``AsyncAPIResponse`` instead of the model:
+        ``await client.with_raw_response.categories.resources.retrieve(...)``."""
+        return AsyncResponseView(self, "raw")
+
+    @property
+    def with_streaming_response(self) -> AsyncResponseView:
+        """Every method as a streaming response to ``async with``:
+        ``async with client.with_streaming_response.categories.list() as response:``."""
+        return AsyncResponseView(self, "stream")
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(base_url={self.base_url!r}, api_key='***', "
@@ -134,23 +159,101 @@ class AsyncPayi:
         path: str,
         *,
         query: Sequence[tuple[str, str]] = (),
-        body: bytes | None = None,
+        body: Mapping[str, Any] | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
         create: bool = False,
         idempotency_key: bool = False,
     ) -> Response:
         return await self._transport.request(
             method,
             path,
-            policy=self._policy,
-            timeout=self._timeout if timeout is None else Timeout.of(timeout),
-            query=urlencode(query, quote_via=quote) if query else "",
-            body=body,
-            extra_headers=_check_headers("extra_headers", extra_headers),
-            create=create,
-            idempotency_key=idempotency_key or create,
+            **self._attempt_options(
+                query,
+                body,
+                timeout,
+                extra_headers,
+                extra_query,
+                extra_body,
+                create,
+                idempotency_key,
+            ),
         )
+
+    def _stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        create: bool = False,
+        idempotency_key: bool = False,
+    ) -> contextlib.AbstractAsyncContextManager[StreamedResponse]:
+        return self._transport.stream(
+            method,
+            path,
+            **self._attempt_options(
+                query,
+                body,
+                timeout,
+                extra_headers,
+                extra_query,
+                extra_body,
+                create,
+                idempotency_key,
+            ),
+        )
+
+    # Temporary (issue 10's sdk10 branch): the transport branch owns this C1 plumbing.
+    def _attempt_options(
+        self,
+        query: Sequence[tuple[str, str]],
+        body: Mapping[str, Any] | None,
+        timeout: float | Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, object] | None,
+        extra_body: Mapping[str, object] | None,
+        create: bool,
+        idempotency_key: bool,
+    ) -> dict[str, Any]:
+        pairs = list(query)
+        if extra_query is not None:
+            if not isinstance(extra_query, Mapping):
+                raise TypeError("extra_query must be a mapping of parameter names to values")
+            pairs = [(k, val) for k, val in pairs if k not in extra_query]
+            for key, value in extra_query.items():
+                if not isinstance(key, str):
+                    raise TypeError(f"extra_query keys must be str, not {type(key).__name__}")
+                if value is not None:
+                    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+                    pairs.append((key, text))
+        if extra_body is not None:
+            if not isinstance(extra_body, Mapping):
+                raise TypeError("extra_body must be a mapping of field names to JSON values")
+            if extra_body:
+                body = {**(body or {}), **extra_body}
+        data = None
+        if body is not None:
+            try:
+                data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"the request body is not JSON-serialisable: {exc}") from None
+        return {
+            "policy": self._policy,
+            "timeout": self._timeout if timeout is None else Timeout.of(timeout),
+            "query": urlencode(pairs, quote_via=quote) if pairs else "",
+            "body": data,
+            "extra_headers": _check_headers("extra_headers", extra_headers),
+            "create": create,
+            "idempotency_key": idempotency_key or create,
+        }
 
 
 def _check_base_url(url: str) -> str:

@@ -28,10 +28,14 @@ from cattrs.preconf.json import make_converter
 
 from ._exceptions import APIResponseValidationError
 from ._models import (
+    AwsBedrockResource,
+    AzureResource,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
     CategoryResponse,
+    GoogleVertexResource,
+    MappedResource,
     ResourceCreate,
     Units,
 )
@@ -89,7 +93,21 @@ def _structure_float(value: Any, _: type) -> float:
     raise _WrongType(f"expected a number, got {_json_type(value)}")
 
 
+def _structure_bool(value: Any, _: type) -> bool:
+    if value is True or value is False:
+        return value
+    raise _WrongType(f"expected a boolean, got {_json_type(value)}")
+
+
+_SCALAR_HOOKS: dict[type, Callable[[Any, type], Any]] = {
+    str: _structure_str,
+    int: _structure_int,
+    float: _structure_float,
+    bool: _structure_bool,
+}
+
 for _conv in _CONVERTERS:
+    _conv.register_structure_hook(bool, _structure_bool)
     _conv.register_structure_hook(str, _structure_str)
     _conv.register_structure_hook(int, _structure_int)
     _conv.register_structure_hook(float, _structure_float)
@@ -136,7 +154,10 @@ def _keep_extra(cls: type[T], conv: cattrs.BaseConverter) -> StructureHook:
     """A hook structuring ``cls`` that keeps unknown keys in ``extra``."""
     known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")  # type: ignore[arg-type]
     names = tuple(known)
-    base = make_dict_structure_fn(cls, conv, extra=override(omit=True))
+    if conv is _fast:
+        base = _fast_structure_fn(cls)
+    else:
+        base = make_dict_structure_fn(cls, conv, extra=override(omit=True))
 
     def structure(data: Any, _: type) -> T:
         if not isinstance(data, dict):
@@ -155,6 +176,40 @@ def _keep_extra(cls: type[T], conv: cattrs.BaseConverter) -> StructureHook:
     return structure
 
 
+def _fast_structure_fn(cls: type[T]) -> Callable[[dict[str, Any], Any], T]:
+    """The fast converter's structure function for ``cls`` (``extra`` left out).
+
+    Like cattrs' generated one, but a null optional field is skipped (it is the
+    default) and a scalar of the exact type is taken without a call: models have many
+    optional fields, most of them null or plain scalars. Anything unusual goes to the
+    same hooks, and any failure to the detailed converter, so results are the same.
+    """
+    namespace: dict[str, Any] = {"cls": cls}
+    lines = ["def structure(o, _):", "    kw = {}"]
+    for i, a in enumerate(attrs.fields(attrs.resolve_types(cls))):  # type: ignore[arg-type, type-var]
+        if a.name == "extra":
+            continue
+        optional = _is_optional(a.type)
+        type_ = next(t for t in get_args(a.type) if t is not NoneType) if optional else a.type
+        namespace[f"h{i}"] = _fast.get_structure_hook(type_)
+        namespace[f"t{i}"] = type_
+        get = f"o.get({a.name!r})" if optional else f"o[{a.name!r}]"
+        lines.append(f"    v = {get}")
+        indent = "    "
+        if optional:
+            lines.append("    if v is not None:")
+            indent = "        "
+        if type_ in _SCALAR_HOOKS:
+            value = f"v if v.__class__ is t{i} else h{i}(v, t{i})"
+        else:
+            value = f"h{i}(v, t{i})"
+        lines.append(f"{indent}kw[{a.name!r}] = {value}")
+    lines.append("    return cls(**kw)")
+    exec("\n".join(lines), namespace)  # noqa: S102 (our own generated code)
+    result: Callable[[dict[str, Any], Any], T] = namespace["structure"]
+    return result
+
+
 def _unstructure_keeping_extra(cls: type[T]) -> Callable[[Any], dict[str, Any]]:
     """Unstructure ``cls`` writing the keys kept in ``extra`` back."""
     unbase = make_dict_unstructure_fn(cls, converter, extra=override(omit=True))
@@ -170,6 +225,10 @@ def _unstructure_keeping_extra(cls: type[T]) -> Callable[[Any], dict[str, Any]]:
 
 for _cls in (
     Units,
+    MappedResource,
+    AzureResource,
+    AwsBedrockResource,
+    GoogleVertexResource,
     CategoryResponse,
     CategoryDeleteResponse,
     CategoryDeleteResourceResponse,
@@ -184,12 +243,19 @@ _unstructure_create = make_dict_unstructure_fn(
 )
 
 
-def create_body(params: ResourceCreate) -> bytes:
-    """The JSON body of a create: the checked params, path fields and unset ones left out."""
+def create_body(params: ResourceCreate) -> dict[str, Any]:
+    """The JSON object of a create: the checked params, path fields and unset ones left out.
+
+    A price that is ``None`` is left out of its unit (never sent as ``null``), as the
+    vendor's client leaves out what the caller did not give; a unit with neither price
+    is sent as ``{}``.
+    """
     data = {k: val for k, val in _unstructure_create(params).items() if val is not None}
-    for unit in data["units"].values():
-        unit.pop("extra", None)
-    return json.dumps(data, separators=(",", ":")).encode()
+    data["units"] = {
+        name: {k: val for k, val in unit.items() if val is not None and k != "extra"}
+        for name, unit in data["units"].items()
+    }
+    return data
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@
             ├── AuthenticationError      401
             ├── PermissionDeniedError    403
             ├── NotFoundError            404
+            │   └── NoVersionInEffectError   resolve(): no version in effect at that time
             ├── ConflictError            409
             ├── UnprocessableEntityError 422
             ├── RateLimitError           429
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "InternalServerError",
+    "NoVersionInEffectError",
     "NotFoundError",
     "PayiError",
     "PermissionDeniedError",
@@ -192,6 +195,32 @@ class PermissionDeniedError(APIStatusError):
 
 class NotFoundError(APIStatusError):
     """404: no such category, resource or resource version."""
+
+
+class NoVersionInEffectError(NotFoundError):
+    """``resolve()``: the resource has live versions, but none is in effect at ``at``.
+
+    ``category``, ``resource`` and ``at`` (an aware ``datetime``) say what was asked.
+    """
+
+    def __init__(
+        self, category: str, resource: str, at: datetime, *, earliest: datetime | None, url: str
+    ) -> None:
+        when = f"; the earliest starts at {earliest.isoformat()}" if earliest else ""
+        super().__init__(
+            f"no version of resource {resource!r} in category {category!r} is in effect "
+            f"at {at.isoformat()}{when}",
+            method="GET",
+            url=url,
+            status_code=404,
+            body=None,
+            headers={},
+            request_id=None,
+        )
+        self.category = category
+        self.resource = resource
+        self.at = at
+        self.earliest = earliest
 
 
 class ConflictError(APIStatusError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -18,10 +19,14 @@ import attrs
 from . import _validation as v
 
 __all__ = [
+    "AwsBedrockResource",
+    "AzureResource",
     "CategoryDeleteResourceResponse",
     "CategoryDeleteResponse",
     "CategoryResourceResponse",
     "CategoryResponse",
+    "GoogleVertexResource",
+    "MappedResource",
     "ResourceCreate",
     "Units",
 ]
@@ -53,10 +58,14 @@ class _Model:
 
 @attrs.frozen
 class Units(_Model):
-    """Price of one unit type, per input unit and per output unit."""
+    """Price of one unit type, per input unit and per output unit.
 
-    input_price: float
-    output_price: float
+    Either price may be ``None``: the hosted API lets a unit carry only one of them
+    (a cached-input unit has no output price) or neither.
+    """
+
+    input_price: float | None = None
+    output_price: float | None = None
     extra: Mapping[str, Any] = _extra()
 
 
@@ -98,8 +107,53 @@ class CategoryDeleteResourceResponse(_Model):
 
 
 @attrs.frozen
+class MappedResource(_Model):
+    """The hosted API's ``mapped_resource``: the resource a deployment maps to."""
+
+    host_name: str | None = None
+    mapping_name: str | None = None
+    resource: str | None = None
+    category: str | None = None
+    #: ``global``, ``datazone`` or ``region`` today; other values are kept as they come.
+    scope: str | None = None
+    sub_scope: str | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class AzureResource(_Model):
+    """The hosted API's ``azure_resource``: provisioned throughput units."""
+
+    ptus: int | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class AwsBedrockResource(_Model):
+    """The hosted API's ``aws_bedrock_resource``: provisioned model units.
+
+    The vendor's ``payi`` names the field ``aws_model_units``; this is the wire name.
+    """
+
+    model_units: int | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
+class GoogleVertexResource(_Model):
+    """The hosted API's ``google_vertex_resource``: generative AI scale units."""
+
+    gsus: int | None = None
+    extra: Mapping[str, Any] = _extra()
+
+
+@attrs.frozen
 class CategoryResourceResponse(_Model):
-    """One version of a resource: its prices per unit type and its limits."""
+    """One version of a resource: its prices per unit type and its limits.
+
+    The fields after ``aliases`` are the hosted API's additions; they are ``None``
+    where the server leaves them out (the seed's shapes do).
+    """
 
     resource_id: str
     category: str
@@ -112,7 +166,32 @@ class CategoryResourceResponse(_Model):
     start_timestamp: str | None = None
     resource_scope: str | None = None
     aliases: list[str] | None = None
+    active: bool | None = None
+    proxy_allowed: bool | None = None
+    end_timestamp: str | None = None
+    deprecated_timestamp: str | None = None
+    description: str | None = None
+    cost_per_hour: float | None = None
+    character_billing: bool | None = None
+    large_context_threshold: int | None = None
+    aliased_resource: str | None = None
+    reservation_id: str | None = None
+    mapped_resource: MappedResource | None = None
+    azure_resource: AzureResource | None = None
+    aws_bedrock_resource: AwsBedrockResource | None = None
+    google_vertex_resource: GoogleVertexResource | None = None
     extra: Mapping[str, Any] = _extra()
+
+    def cost(self, usage: Mapping[str, tuple[int, int]]) -> Decimal:
+        """What ``usage`` (unit type -> ``(input_units, output_units)``) costs at this
+        version's prices, exactly: each price is taken from its shortest repr, so
+        1,000,000 units at 0.000015 cost exactly ``Decimal(15)``. A unit type this
+        version does not price, or a missing price for units used, raises
+        ``ValueError`` naming it.
+        """
+        from ._timeline import version_cost
+
+        return version_cost(self, usage)
 
 
 def _to_timestamp(value: str | datetime | None) -> str | None:

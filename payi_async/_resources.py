@@ -1,19 +1,26 @@
 """``client.categories`` and ``client.categories.resources``: the seed's eight methods.
 
 Every method checks its arguments before sending anything and also takes, keyword
-only, ``timeout`` (seconds or a ``Timeout``, for this call only) and
-``extra_headers`` (sent with this call only).
+only, ``timeout`` (seconds or a ``Timeout``, for this call only), ``extra_headers``,
+``extra_query`` and ``extra_body`` (merged after the method's own headers, query
+parameters and body fields, for this call only).
+
+Each method describes its request as an ``Operation`` and hands it to ``_send``, so
+that ``.with_raw_response`` and ``.with_streaming_response`` (see ``_response``) can
+re-bind the same methods with another response mode.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _validation as v
 from ._bulk import BulkProgress, BulkResult, run_create_many
-from ._converter import create_body, structure_body, structure_page
+from ._catalog import CatalogPlan, CatalogResult, apply_catalog, plan_catalog
+from ._converter import ResponseContext, create_body, structure_body, structure_page
 from ._models import (
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
@@ -23,6 +30,8 @@ from ._models import (
     Units,
 )
 from ._pagination import AsyncCursorPage, AsyncPager
+from ._response import AsyncResponseView, Operation, ResponseMode
+from ._timeline import resolve_version
 from ._transport import Timeout
 
 if TYPE_CHECKING:
@@ -39,20 +48,64 @@ def _path(*segments: str) -> str:
     return "/".join((_ROOT, *map(v.quote_segment, segments)))
 
 
-def _page_query(limit: int | None, sort_ascending: bool | None) -> list[tuple[str, str]]:
+def _page_query(
+    limit: int | None, sort_ascending: bool | None, active: bool | None = None
+) -> list[tuple[str, str]]:
     query: list[tuple[str, str]] = []
     if limit is not None:
         query.append(("limit", str(limit)))
     if sort_ascending is not None:
         query.append(("sort_ascending", "true" if sort_ascending else "false"))
+    if active is not None:
+        # The hosted API spells the filter with a capital A.
+        query.append(("Active", "true" if active else "false"))
     return query
 
 
+def _parser(cls: type[T]) -> Callable[[Any, ResponseContext], T]:
+    def parse(data: Any, context: ResponseContext) -> T:
+        return structure_body(data, cls, context)
+
+    return parse
+
+
 class _Resource:
-    __slots__ = ("_client",)
+    __slots__ = ("_client", "_mode")
+
+    #: The methods ``.with_raw_response`` / ``.with_streaming_response`` offer.
+    _response_methods: ClassVar[frozenset[str]] = frozenset()
+    #: Attributes that are resources themselves (their views are views too).
+    _sub_resources: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, client: AsyncPayi) -> None:
         self._client = client
+        self._mode: ResponseMode | None = None
+
+    @property
+    def with_raw_response(self) -> AsyncResponseView:
+        """These methods answering an ``AsyncAPIResponse`` (status, headers, body,
+        ``parse()``) instead of the model: ``await x.with_raw_response.retrieve(...)``."""
+        return AsyncResponseView(self, "raw")
+
+    @property
+    def with_streaming_response(self) -> AsyncResponseView:
+        """These methods as ``async with x.with_streaming_response.retrieve(...) as r:``,
+        the body read only when asked and the connection released when the block ends."""
+        return AsyncResponseView(self, "stream")
+
+    def _rebind(self, mode: ResponseMode) -> Any:
+        clone = copy.copy(self)
+        clone._mode = mode
+        return clone
+
+    async def _send(self, op: Operation[T]) -> T:
+        if self._mode is None:
+            response = await self._client._request(op.method, op.path, **op.options())
+            return op.parse(response.data, response.context)
+        # A re-bound copy (only reachable through an AsyncResponseView) answers the
+        # mode's response object instead of the model.
+        result: Any = await self._mode.send(self._client, op)
+        return result  # type: ignore[no-any-return]
 
     def _pager(
         self,
@@ -61,23 +114,46 @@ class _Resource:
         cursor: object,
         limit: object,
         sort_ascending: object,
+        active: object,
         timeout: float | Timeout | None,
         extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, object] | None,
+        extra_body: Mapping[str, object] | None,
     ) -> AsyncPager[T]:
         first = v.optional_str("cursor", cursor)
-        base = _page_query(v.page_limit(limit), v.optional_bool("sort_ascending", sort_ascending))
+        base = _page_query(
+            v.page_limit(limit),
+            v.optional_bool("sort_ascending", sort_ascending),
+            v.optional_bool("active", active),
+        )
         client = self._client
 
-        async def fetch(at: str | None) -> AsyncCursorPage[T]:
-            query = base if at is None else [*base, ("cursor", at)]
-            response = await client._request(
-                "GET", path, query=query, timeout=timeout, extra_headers=extra_headers
-            )
-            items, next_cursor, request_id = structure_page(
-                response.data, item_cls, response.context
-            )
-            return AsyncCursorPage(items, next_cursor, request_id, fetch, at)
+        def operation(at: str | None) -> Operation[AsyncCursorPage[T]]:
+            def parse(data: Any, context: ResponseContext) -> AsyncCursorPage[T]:
+                items, next_cursor, request_id = structure_page(data, item_cls, context)
+                return AsyncCursorPage(items, next_cursor, request_id, fetch, at)
 
+            return Operation(
+                "GET",
+                path,
+                parse,
+                query=base if at is None else [*base, ("cursor", at)],
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
+
+        async def fetch(at: str | None) -> AsyncCursorPage[T]:
+            op = operation(at)
+            response = await client._request(op.method, op.path, **op.options())
+            return op.parse(response.data, response.context)
+
+        if self._mode is not None:
+            # Raw and streaming: the first page's answer; parse() gives the page,
+            # whose iteration goes on with plain fetches.
+            pending: Any = self._mode.send(client, operation(first))
+            return pending  # type: ignore[no-any-return]
         return AsyncPager(fetch, first)
 
 
@@ -86,11 +162,13 @@ class AsyncResources(_Resource):
 
     __slots__ = ()
 
+    _response_methods = frozenset({"create", "retrieve", "list", "delete"})
+
     async def create(
         self,
         resource: str,
         category: str,
-        units: Mapping[str, Units | Mapping[str, float]],
+        units: Mapping[str, Units | Mapping[str, float | None]],
         max_input_units: int | None = None,
         max_output_units: int | None = None,
         max_total_units: int | None = None,
@@ -98,11 +176,14 @@ class AsyncResources(_Resource):
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Create a new version of ``resource`` in ``category`` with these unit prices.
 
         A category that does not exist yet is created as a custom one. ``units`` maps
         each unit type to ``{"input_price": ..., "output_price": ...}`` (or ``Units``);
+        either price may be left out (or ``None``), and is then not sent.
         ``start_timestamp`` is an aware ``datetime`` or an ISO 8601 string. Each call
         carries one ``Idempotency-Key``, the same on every retry, so a retried create
         makes one version on a server that honours the header.
@@ -116,7 +197,13 @@ class AsyncResources(_Resource):
             max_total_units=max_total_units,
             start_timestamp=start_timestamp,
         )
-        return await self._create(params, timeout=timeout, extra_headers=extra_headers)
+        return await self._create(
+            params,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
 
     async def _create(
         self,
@@ -124,16 +211,22 @@ class AsyncResources(_Resource):
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
-        response = await self._client._request(
-            "POST",
-            _path(params.category, "resources", params.resource),
-            body=create_body(params),
-            timeout=timeout,
-            extra_headers=extra_headers,
-            create=True,
+        return await self._send(
+            Operation(
+                "POST",
+                _path(params.category, "resources", params.resource),
+                _parser(CategoryResourceResponse),
+                body=create_body(params),
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                create=True,
+            )
         )
-        return structure_body(response.data, CategoryResourceResponse, response.context)
 
     async def create_many(
         self,
@@ -144,6 +237,7 @@ class AsyncResources(_Resource):
         total: int | None = None,
         on_progress: Callable[[BulkProgress], None] | None = None,
         result: BulkResult | None = None,
+        idempotency_key: Callable[[ResourceCreate], str] | None = None,
     ) -> BulkResult:
         """Create many resource versions at once, ``concurrency`` requests at a time.
 
@@ -155,7 +249,9 @@ class AsyncResources(_Resource):
         client's policy with one idempotency key per item, and a 429 slows every
         worker. ``on_progress`` is called after each item; ``total`` (else
         ``len(items)`` where there is one) is passed to it. Pass ``result`` to keep
-        the account of a run that gets interrupted.
+        the account of a run that gets interrupted. ``idempotency_key`` maps an item
+        to its ``Idempotency-Key`` (stable keys let a re-run be recognised); by
+        default each item gets a random one.
         """
         return await run_create_many(
             self,
@@ -164,6 +260,7 @@ class AsyncResources(_Resource):
             total=total,
             on_progress=on_progress,
             result=result,
+            idempotency_key=idempotency_key,
         )
 
     async def retrieve(
@@ -174,13 +271,21 @@ class AsyncResources(_Resource):
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Get one version of a resource by its ``resource_id``."""
-        path = _version_path(resource_id, category, resource)
-        response = await self._client._request(
-            "GET", path, timeout=timeout, extra_headers=extra_headers
+        return await self._send(
+            Operation(
+                "GET",
+                _version_path(resource_id, category, resource),
+                _parser(CategoryResourceResponse),
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+            )
         )
-        return structure_body(response.data, CategoryResourceResponse, response.context)
 
     def list(
         self,
@@ -190,17 +295,31 @@ class AsyncResources(_Resource):
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> AsyncPager[CategoryResourceResponse]:
         """List the versions of one resource, a page at a time.
 
         ``await`` the result for the first page, or ``async for`` over it for every
-        version of every page.
+        version of every page. ``active=True`` lists only the version in effect now,
+        ``active=False`` only the others (deleted, ended or not started yet); left
+        out, the server's default applies.
         """
         path = _path(v.segment("category", category), "resources", v.segment("resource", resource))
         return self._pager(
-            path, CategoryResourceResponse, cursor, limit, sort_ascending, timeout, extra_headers
+            path,
+            CategoryResourceResponse,
+            cursor,
+            limit,
+            sort_ascending,
+            active,
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def delete(
@@ -211,17 +330,73 @@ class AsyncResources(_Resource):
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Soft-delete one version of a resource; answers the deleted version.
 
         Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
         so a retry after a lost answer is answered as the first attempt was.
         """
-        path = _version_path(resource_id, category, resource)
-        response = await self._client._request(
-            "DELETE", path, timeout=timeout, extra_headers=extra_headers, idempotency_key=True
+        return await self._send(
+            Operation(
+                "DELETE",
+                _version_path(resource_id, category, resource),
+                _parser(CategoryResourceResponse),
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                idempotency_key=True,
+            )
         )
-        return structure_body(response.data, CategoryResourceResponse, response.context)
+
+    async def plan(
+        self, items: Iterable[ResourceCreate | Mapping[str, Any]], *, prune: bool = False
+    ) -> CatalogPlan:
+        """Compare desired rows (``create``'s parameters) with the live versions.
+
+        A row is unchanged when a live version has the same units, prices,
+        ``max_*_units`` and ``start_timestamp`` (without ``start_timestamp``: when the
+        version in effect now has the same units, prices and limits); otherwise it is
+        a create. With ``prune``, live resources of the named categories that no row
+        names are deletes (system categories never are). Only reads; the plan is
+        falsy when there is nothing to do and prints as a diff.
+        """
+        return await plan_catalog(self, items, prune=prune)
+
+    async def apply(
+        self,
+        plan_or_items: CatalogPlan | Iterable[ResourceCreate | Mapping[str, Any]],
+        *,
+        prune: bool = False,
+        concurrency: int = 16,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> CatalogResult:
+        """Make the catalogue match the rows: create what is missing, delete what is pruned.
+
+        Plans afresh from the server's state first (for a ``CatalogPlan``: from its
+        rows, deleting only what that plan listed). Creates never retry blindly: each
+        round's failures are settled by reading the resources again, so an apply
+        interrupted anywhere and run again ends with each desired version exactly
+        once, also on a server that ignores ``Idempotency-Key``. The result's ``ok``
+        says whether the catalogue now matches.
+        """
+        return await apply_catalog(
+            self, plan_or_items, prune=prune, concurrency=concurrency, on_progress=on_progress
+        )
+
+    async def resolve(
+        self, category: str, resource: str, at: str | datetime | None = None
+    ) -> CategoryResourceResponse:
+        """The version of a resource in effect at ``at`` (aware datetime or ISO 8601
+        string with an offset; default now).
+
+        Among live versions whose ``start_timestamp`` (else ``creation_timestamp``) is
+        at or before ``at``, the latest; ties go to the latest created. Raises
+        ``NoVersionInEffectError`` (a ``NotFoundError``) when none is in effect.
+        """
+        return await resolve_version(self, category, resource, at)
 
 
 def _version_path(resource_id: object, category: object, resource: object) -> str:
@@ -238,6 +413,9 @@ class AsyncCategories(_Resource):
 
     __slots__ = ("resources",)
 
+    _response_methods = frozenset({"list", "delete", "delete_resource", "list_resources"})
+    _sub_resources = frozenset({"resources"})
+
     #: The resources of categories and their versions.
     resources: AsyncResources
 
@@ -251,16 +429,29 @@ class AsyncCategories(_Resource):
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> AsyncPager[CategoryResponse]:
         """List all categories, system and custom, a page at a time.
 
         ``await`` the result for the first page, or ``async for`` over it for every
-        category of every page.
+        category of every page. ``active=True`` lists the categories with at least one
+        version in effect now, ``active=False`` those with none.
         """
         return self._pager(
-            _ROOT, CategoryResponse, cursor, limit, sort_ascending, timeout, extra_headers
+            _ROOT,
+            CategoryResponse,
+            cursor,
+            limit,
+            sort_ascending,
+            active,
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def delete(
@@ -269,17 +460,26 @@ class AsyncCategories(_Resource):
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryDeleteResponse:
         """Soft-delete a category and every resource in it.
 
         Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
         so a retry after a lost answer is answered as the first attempt was.
         """
-        path = _path(v.segment("category", category))
-        response = await self._client._request(
-            "DELETE", path, timeout=timeout, extra_headers=extra_headers, idempotency_key=True
+        return await self._send(
+            Operation(
+                "DELETE",
+                _path(v.segment("category", category)),
+                _parser(CategoryDeleteResponse),
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                idempotency_key=True,
+            )
         )
-        return structure_body(response.data, CategoryDeleteResponse, response.context)
 
     async def delete_resource(
         self,
@@ -288,17 +488,28 @@ class AsyncCategories(_Resource):
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryDeleteResourceResponse:
         """Soft-delete every version of one resource in a category.
 
         Like a create, each call carries one ``Idempotency-Key`` on all its attempts,
         so a retry after a lost answer is answered as the first attempt was.
         """
-        path = _path(v.segment("category", category), "resources", v.segment("resource", resource))
-        response = await self._client._request(
-            "DELETE", path, timeout=timeout, extra_headers=extra_headers, idempotency_key=True
+        return await self._send(
+            Operation(
+                "DELETE",
+                _path(
+                    v.segment("category", category), "resources", v.segment("resource", resource)
+                ),
+                _parser(CategoryDeleteResourceResponse),
+                timeout=timeout,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                idempotency_key=True,
+            )
         )
-        return structure_body(response.data, CategoryDeleteResourceResponse, response.context)
 
     def list_resources(
         self,
@@ -307,15 +518,28 @@ class AsyncCategories(_Resource):
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> AsyncPager[CategoryResourceResponse]:
         """List the resources of a category, a page at a time.
 
         ``await`` the result for the first page, or ``async for`` over it for every
-        resource of every page.
+        resource of every page. ``active=True`` lists only versions in effect now,
+        ``active=False`` only the others (deleted, ended or not started yet).
         """
         path = _path(v.segment("category", category), "resources")
         return self._pager(
-            path, CategoryResourceResponse, cursor, limit, sort_ascending, timeout, extra_headers
+            path,
+            CategoryResourceResponse,
+            cursor,
+            limit,
+            sort_ascending,
+            active,
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
         )

@@ -16,9 +16,24 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
-__all__ = ["RetryPolicy", "server_delay"]
+__all__ = ["RetryNotice", "RetryPolicy", "server_delay"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+@attrs.frozen
+class RetryNotice:
+    """What a retry log record carries (``extra={"payi_retry": notice}`` on the
+    ``payi_async`` logger, at INFO), for a program that shows retries to its user."""
+
+    #: The number of the attempt about to be made, counting the first as 1.
+    attempt: int
+    #: ``max_retries + 1``.
+    max_attempts: int
+    #: Why: "a read timeout", "a connection error", "status 503", ...
+    reason: str
+    #: Seconds waited before the attempt.
+    wait: float
 
 
 @attrs.frozen

@@ -17,10 +17,11 @@ connector builds TLS contexts at import, most of the cost of ``import payi_async
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -35,14 +36,21 @@ from ._exceptions import (
     APITimeoutError,
     status_error_class,
 )
-from ._retry import RetryPolicy, server_delay
+from ._retry import RetryNotice, RetryPolicy, server_delay
 from ._throttle import Throttle
 from ._version import __version__
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "Response", "Timeout", "Transport"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "Response",
+    "StreamedResponse",
+    "Timeout",
+    "Transport",
+]
 
 log = logging.getLogger("payi_async")
 
@@ -110,6 +118,45 @@ class Response:
 
     data: Any
     context: ResponseContext
+
+
+class StreamedResponse:
+    """A 2xx answer whose body has not been read yet (see ``Transport.stream``)."""
+
+    def __init__(
+        self, transport: Transport, resp: aiohttp.ClientResponse, url: str, timeout: Timeout
+    ) -> None:
+        self._transport = transport
+        self._timeout = timeout
+        self._resp = resp
+        self._raw: bytes | None = None
+        headers = resp.headers
+        if any(transport._key in value for value in headers.values()):
+            headers = _redacted(headers, transport._key)
+        self.status: int = resp.status
+        self.headers: CIMultiDictProxy[str] = headers
+        self.context = ResponseContext(resp.method, url, resp.status, headers.get("x-request-id"))
+
+    async def read(self) -> bytes:
+        """The whole body (size-capped), read once."""
+        if self._raw is None:
+            import aiohttp
+
+            ctx = self.context
+            try:
+                raw = await self._transport._read(self._resp, ctx.method, ctx.url)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                error = _connection_error(exc, ctx.method, ctx.url, self._timeout)
+                raise error from _scrubbed(exc)
+            key = self._transport._key_bytes
+            self._raw = raw.replace(key, b"***") if key in raw else raw
+        return self._raw
+
+    async def data(self) -> Any:
+        """The body decoded as JSON; ``APIResponseValidationError`` when it is not."""
+        ctx = self.context
+        raw = await self.read()
+        return Transport._decode(raw, ctx.status, self.headers, ctx.method, ctx.url).data
 
 
 class Transport:
@@ -234,9 +281,7 @@ class Transport:
                 if retry >= policy.max_retries:
                     raise error from _scrubbed(exc)
                 delay = policy.backoff(retry)
-                log.debug(
-                    "%s %s failed (%s); retry %d in %.2f s", method, url, error, retry + 1, delay
-                )
+                _log_retry(method, url, retry, policy, _failure_reason(exc), delay)
             else:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug(
@@ -260,9 +305,94 @@ class Transport:
                     log.debug("%s %s: server asks %.0f s of wait; not retrying", method, url, asked)
                     raise status_error
                 delay = asked if asked is not None else policy.backoff(retry)
-                log.debug("%s %s -> %d; retry %d in %.2f s", method, url, status, retry + 1, delay)
+                _log_retry(method, url, retry, policy, f"status {status}", delay)
                 if status == 429:
                     # The throttle holds this attempt back along with every other one.
+                    self._throttle.limited(loop.time(), delay)
+                    delay = 0.0
+            if delay > 0:
+                await sleep(delay)
+            retry += 1
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        policy: RetryPolicy,
+        timeout: Timeout,
+        query: str = "",
+        body: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        create: bool = False,
+        idempotency_key: bool = False,
+    ) -> AsyncIterator[StreamedResponse]:
+        """``request`` that yields the 2xx answer before reading its body.
+
+        Retries (as ``request``'s) happen before anything is yielded; the connection
+        is released when the block exits.
+        """
+        session = self._session_for_loop()
+        import aiohttp
+
+        url = f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
+        target = URL(url, encoded=True)
+        headers: dict[str, str] = dict(extra_headers) if extra_headers else {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if idempotency_key and not any(k.lower() == "idempotency-key" for k in headers):
+            headers["Idempotency-Key"] = f"payi-async-{uuid.uuid4()}"
+        retry = 0
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self._throttle.delay(loop.time())
+            if wait > 0:
+                await sleep(wait)
+            try:
+                resp = await session.request(
+                    method,
+                    target,
+                    data=body,
+                    headers=headers,
+                    timeout=timeout.to_aiohttp(),
+                    allow_redirects=False,
+                )
+                status = resp.status
+                if not 200 <= status < 300:
+                    try:
+                        raw = await self._read(resp, method, url)
+                    finally:
+                        resp.release()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                error = _connection_error(exc, method, url, timeout)
+                if retry >= policy.max_retries:
+                    raise error from _scrubbed(exc)
+                delay = policy.backoff(retry)
+            else:
+                if status != 429:
+                    self._throttle.accepted(loop.time())
+                if 200 <= status < 300:
+                    try:
+                        yield StreamedResponse(self, resp, url, timeout)
+                    finally:
+                        resp.release()
+                    return
+                if self._key_bytes in raw:
+                    raw = raw.replace(self._key_bytes, b"***")
+                resp_headers = resp.headers
+                if any(self._key in value for value in resp_headers.values()):
+                    resp_headers = _redacted(resp_headers, self._key)
+                status_error = _status_error(raw, status, resp_headers, method, url)
+                if retry >= policy.max_retries or not policy.should_retry(
+                    status, resp_headers, create=create
+                ):
+                    raise status_error
+                asked = status_error.retry_after
+                if asked is not None and asked > policy.max_retry_after:
+                    raise status_error
+                delay = asked if asked is not None else policy.backoff(retry)
+                if status == 429:
                     self._throttle.limited(loop.time(), delay)
                     delay = 0.0
             if delay > 0:
@@ -327,6 +457,37 @@ def _scrubbed(exc: BaseException) -> BaseException:
             info.url, info.method, CIMultiDictProxy(headers), info.real_url
         )
     return exc
+
+
+def _log_retry(
+    method: str, url: str, retry: int, policy: RetryPolicy, reason: str, wait: float
+) -> None:
+    notice = RetryNotice(
+        attempt=retry + 2, max_attempts=policy.max_retries + 1, reason=reason, wait=wait
+    )
+    log.info(
+        "retrying %s %s (%d/%d) after %s in %.1f s",
+        method,
+        url,
+        notice.attempt,
+        notice.max_attempts,
+        reason,
+        wait,
+        extra={"payi_retry": notice},
+    )
+
+
+def _failure_reason(exc: BaseException) -> str:
+    """A short phrase for a failed attempt: "a read timeout", "a connection error"."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "a connect timeout"
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return "a read timeout"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "a timeout"
+    return "a connection error"
 
 
 async def sleep(seconds: float) -> None:

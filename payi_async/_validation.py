@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -17,8 +17,10 @@ __all__ = [
     "MAX_SEGMENT_BYTES",
     "optional_bool",
     "optional_count",
+    "optional_price",
     "optional_str",
     "page_limit",
+    "parse_timestamp",
     "price",
     "quote_segment",
     "segment",
@@ -42,7 +44,7 @@ def segment(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {_kind(value)}")
     if not value:
-        raise ValueError(f"{name} must not be empty")
+        raise ValueError(f"Expected a non-empty value for `{name}` but received {value!r}")
     if value in (".", ".."):
         raise ValueError(
             f"{name} must not be {value!r}: servers and proxies resolve such a path "
@@ -124,8 +126,12 @@ def price(name: str, value: object) -> float:
     return number
 
 
-def units(name: str, value: object) -> dict[str, tuple[float, float]]:
-    """``{unit name: {input_price, output_price}}`` (or ``Units``) as price pairs."""
+def units(name: str, value: object) -> dict[str, tuple[float | None, float | None]]:
+    """``{unit name: {input_price, output_price}}`` (or ``Units``) as price pairs.
+
+    Either price may be left out or ``None`` (the hosted API allows a unit with one
+    price or none); a price that is given must be a finite number, zero or more.
+    """
     if not isinstance(value, Mapping):
         raise TypeError(
             f"{name} must be a mapping of unit name to {{input_price, output_price}}, "
@@ -133,52 +139,129 @@ def units(name: str, value: object) -> dict[str, tuple[float, float]]:
         )
     if not value:
         raise ValueError(f"{name} must name at least one unit type, e.g. {{'text': {{...}}}}")
-    checked: dict[str, tuple[float, float]] = {}
+    checked: dict[str, tuple[float | None, float | None]] = {}
     for unit, prices in value.items():
         if not isinstance(unit, str) or not unit:
             raise ValueError(f"{name} keys must be non-empty unit names, not {unit!r}")
         where = f"{name}[{unit!r}]"
         if not isinstance(prices, Mapping):
             prices = _units_as_mapping(where, prices)
-        missing = _UNIT_KEYS - prices.keys()
-        if missing:
-            raise ValueError(f"{where} is missing {', '.join(sorted(missing))}")
         unknown = prices.keys() - _UNIT_KEYS
         if unknown:
             raise ValueError(
                 f"{where} has unknown key(s) {sorted(map(str, unknown))}; "
-                "expected input_price and output_price"
+                "expected input_price and/or output_price"
             )
         checked[unit] = (
-            price(f"{where}.input_price", prices["input_price"]),
-            price(f"{where}.output_price", prices["output_price"]),
+            optional_price(f"{where}.input_price", prices.get("input_price")),
+            optional_price(f"{where}.output_price", prices.get("output_price")),
         )
     return checked
 
 
+def optional_price(name: str, value: object) -> float | None:
+    """A price that may be absent (``None``); otherwise as ``price``."""
+    return None if value is None else price(name, value)
+
+
 def _units_as_mapping(where: str, prices: object) -> Mapping[str, Any]:
-    input_price = getattr(prices, "input_price", None)
-    output_price = getattr(prices, "output_price", None)
-    if input_price is None or output_price is None:
+    if not (hasattr(prices, "input_price") and hasattr(prices, "output_price")):
         raise TypeError(
-            f"{where} must be a mapping with input_price and output_price, not {_kind(prices)}"
+            f"{where} must be a mapping with input_price and/or output_price (or Units), "
+            f"not {_kind(prices)}"
         )
-    return {"input_price": input_price, "output_price": output_price}
+    return {
+        "input_price": getattr(prices, "input_price"),  # noqa: B009
+        "output_price": getattr(prices, "output_price"),  # noqa: B009
+    }
 
 
-def timestamp(name: str, value: object) -> str | None:
-    """An aware datetime or a string, as the ISO 8601 text sent on the wire."""
-    if value is None:
-        return None
+#: ISO 8601 / RFC 3339 date-times: a date, optionally a time (``T``, ``t`` or a space
+#: between), optionally an offset. Parsed by hand so that Python 3.10, whose
+#: ``fromisoformat`` knows no ``Z``, reads exactly what 3.11+ reads.
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
+def _naive(name: str, shown: str) -> ValueError:
+    # One message for a naive datetime and an ISO string without an offset: both name
+    # no instant, and guessing UTC for one but not the other would be two rules.
+    return ValueError(
+        f"{name} must be timezone-aware: {shown} has no UTC offset, so it names no "
+        "defined instant; add one (e.g. 2025-01-01T00:00:00Z or +02:00), or pass an "
+        "aware datetime such as datetime.now(timezone.utc)"
+    )
+
+
+def parse_timestamp(name: str, value: object, *, assume_utc: bool = False) -> datetime:
+    """An aware datetime or an ISO 8601 string as an aware ``datetime``.
+
+    The one timestamp rule of the SDK and the command line: a string must be ISO
+    8601 (``2025-01-01T00:00:00Z``, ``2025-01-01 09:30+02:00``, ...) and, like a
+    datetime, carry a UTC offset. Without one it is refused with the same message
+    as a naive datetime, unless ``assume_utc`` (the CLI's ``--assume-utc``) reads it
+    as UTC. A date alone (``2025-01-01``) is midnight and needs ``assume_utc`` too.
+    """
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(
-                f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc)); "
-                f"a naive datetime ({value.isoformat()}) has no defined instant"
-            )
-        return value.isoformat()
-    if isinstance(value, str):
-        if not value.strip():
-            raise ValueError(f"{name} must not be an empty string")
+            if not assume_utc:
+                raise _naive(name, value.isoformat())
+            return value.replace(tzinfo=timezone.utc)
         return value
-    raise TypeError(f"{name} must be a datetime or an ISO 8601 str, not {_kind(value)}")
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a datetime or an ISO 8601 str, not {_kind(value)}")
+    return _parse_text(name, value, assume_utc)[0]
+
+
+def _parse_text(name: str, value: str, assume_utc: bool) -> tuple[datetime, bool]:
+    """``value`` as an aware datetime, and whether it carried its own offset."""
+    text = value.strip()
+    if not text:
+        raise ValueError(f"{name} must not be an empty string")
+    match = _ISO.fullmatch(text)
+    if match is None:
+        raise ValueError(
+            f"{name} is not an ISO 8601 date-time: {value!r} (expected e.g. 2025-01-01T00:00:00Z)"
+        )
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    if offset is None:
+        if not assume_utc:
+            raise _naive(name, text)
+        zone = timezone.utc
+    elif offset in ("Z", "z"):
+        zone = timezone.utc
+    else:
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or "0"))
+        if delta >= timedelta(hours=24) or int(digits[2:4] or "0") >= 60:
+            raise ValueError(f"{name} has an impossible UTC offset: {value!r}")
+        zone = timezone(-delta if offset[0] == "-" else delta)
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a valid date-time: {value!r} ({exc})") from None
+    return moment, offset is not None
+
+
+def timestamp(name: str, value: object, *, assume_utc: bool = False) -> str | None:
+    """An aware datetime or an ISO 8601 string (see ``parse_timestamp``), as the text
+    sent on the wire: a string as given (with ``assume_utc``, an offset-less one in
+    UTC), a datetime in ``isoformat()``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        moment, own_offset = _parse_text(name, value, assume_utc)
+        return value.strip() if own_offset else moment.isoformat()
+    return parse_timestamp(name, value, assume_utc=assume_utc).isoformat()

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from payi_async import AsyncPayi, Timeout
 from payi_async._client import _UNSET
 from payi_async._portal import Portal, SyncClientBase
+from payi_async._sync_response import ResponseView
 from payi_async._transport import DEFAULT_TIMEOUT
 
 from ._resources import Categories
@@ -73,6 +74,20 @@ class Payi(SyncClientBase):
     def max_retries(self) -> int:
         """How many extra attempts follow a failed one."""
         return self._async.max_retries
+
+    @property
+    def with_raw_response(self) -> ResponseView:
+        """Every method answering an ``APIResponse`` instead of the model:
+        ``client.with_raw_response.categories.resources.retrieve(...)``.
+        """
+        return ResponseView(self._async.with_raw_response, self._portal)
+
+    @property
+    def with_streaming_response(self) -> ResponseView:
+        """Every method as a streaming response to ``with``:
+        ``with client.with_streaming_response.categories.list() as response:``.
+        """
+        return ResponseView(self._async.with_streaming_response, self._portal)
 
     def with_options(self, *, timeout: float | Timeout = _UNSET, max_retries: int = _UNSET) -> Payi:
         """A client with other defaults that shares this one's connection pool."""

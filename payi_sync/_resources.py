@@ -13,6 +13,8 @@ from payi_async import (
     AsyncResources,
     BulkProgress,
     BulkResult,
+    CatalogPlan,
+    CatalogResult,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
@@ -22,6 +24,7 @@ from payi_async import (
     Units,
 )
 from payi_async._portal import Portal, SyncCursorPage
+from payi_async._sync_response import ResponseView
 
 
 class Resources:
@@ -35,7 +38,7 @@ class Resources:
         self,
         resource: str,
         category: str,
-        units: Mapping[str, Units | Mapping[str, float]],
+        units: Mapping[str, Units | Mapping[str, float | None]],
         max_input_units: int | None = None,
         max_output_units: int | None = None,
         max_total_units: int | None = None,
@@ -43,11 +46,14 @@ class Resources:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Create a new version of ``resource`` in ``category`` with these unit prices.
 
         A category that does not exist yet is created as a custom one. ``units`` maps
         each unit type to ``{"input_price": ..., "output_price": ...}`` (or ``Units``);
+        either price may be left out (or ``None``), and is then not sent.
         ``start_timestamp`` is an aware ``datetime`` or an ISO 8601 string. Each call
         carries one ``Idempotency-Key``, the same on every retry, so a retried create
         makes one version on a server that honours the header.
@@ -63,6 +69,8 @@ class Resources:
             start_timestamp=start_timestamp,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def create_many(
@@ -74,6 +82,7 @@ class Resources:
         total: int | None = None,
         on_progress: Callable[[BulkProgress], None] | None = None,
         result: BulkResult | None = None,
+        idempotency_key: Callable[[ResourceCreate], str] | None = None,
     ) -> BulkResult:
         """Create many resource versions at once, ``concurrency`` requests at a time.
 
@@ -85,7 +94,9 @@ class Resources:
         client's policy with one idempotency key per item, and a 429 slows every
         worker. ``on_progress`` is called after each item; ``total`` (else
         ``len(items)`` where there is one) is passed to it. Pass ``result`` to keep
-        the account of a run that gets interrupted.
+        the account of a run that gets interrupted. ``idempotency_key`` maps an item
+        to its ``Idempotency-Key`` (stable keys let a re-run be recognised); by
+        default each item gets a random one.
         """
         return self._portal.call(
             self._async.create_many,
@@ -94,6 +105,7 @@ class Resources:
             total=total,
             on_progress=on_progress,
             result=result,
+            idempotency_key=idempotency_key,
         )
 
     def retrieve(
@@ -104,6 +116,8 @@ class Resources:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Get one version of a resource by its ``resource_id``."""
         return self._portal.call(
@@ -113,6 +127,8 @@ class Resources:
             resource=resource,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def list(
@@ -123,13 +139,18 @@ class Resources:
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> SyncCursorPage[CategoryResourceResponse]:
         """List the versions of one resource, a page at a time.
 
         The result is the first page; ``for`` over it for every
-        version of every page.
+        version of every page. ``active=True`` lists only the version in effect now,
+        ``active=False`` only the others (deleted, ended or not started yet); left
+        out, the server's default applies.
         """
         return SyncCursorPage.first(
             self._portal,
@@ -139,8 +160,11 @@ class Resources:
                 cursor=cursor,
                 limit=limit,
                 sort_ascending=sort_ascending,
+                active=active,
                 timeout=timeout,
                 extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
             ),
         )
 
@@ -152,6 +176,8 @@ class Resources:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryResourceResponse:
         """Soft-delete one version of a resource; answers the deleted version.
 
@@ -165,7 +191,74 @@ class Resources:
             resource=resource,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
+
+    def plan(
+        self, items: Iterable[ResourceCreate | Mapping[str, Any]], *, prune: bool = False
+    ) -> CatalogPlan:
+        """Compare desired rows (``create``'s parameters) with the live versions.
+
+        A row is unchanged when a live version has the same units, prices,
+        ``max_*_units`` and ``start_timestamp`` (without ``start_timestamp``: when the
+        version in effect now has the same units, prices and limits); otherwise it is
+        a create. With ``prune``, live resources of the named categories that no row
+        names are deletes (system categories never are). Only reads; the plan is
+        falsy when there is nothing to do and prints as a diff.
+        """
+        return self._portal.call(self._async.plan, items=items, prune=prune)
+
+    def apply(
+        self,
+        plan_or_items: CatalogPlan | Iterable[ResourceCreate | Mapping[str, Any]],
+        *,
+        prune: bool = False,
+        concurrency: int = 16,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> CatalogResult:
+        """Make the catalogue match the rows: create what is missing, delete what is pruned.
+
+        Plans afresh from the server's state first (for a ``CatalogPlan``: from its
+        rows, deleting only what that plan listed). Creates never retry blindly: each
+        round's failures are settled by reading the resources again, so an apply
+        interrupted anywhere and run again ends with each desired version exactly
+        once, also on a server that ignores ``Idempotency-Key``. The result's ``ok``
+        says whether the catalogue now matches.
+        """
+        return self._portal.call(
+            self._async.apply,
+            plan_or_items=plan_or_items,
+            prune=prune,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    def resolve(
+        self, category: str, resource: str, at: str | datetime | None = None
+    ) -> CategoryResourceResponse:
+        """The version of a resource in effect at ``at`` (aware datetime or ISO 8601
+        string with an offset; default now).
+
+        Among live versions whose ``start_timestamp`` (else ``creation_timestamp``) is
+        at or before ``at``, the latest; ties go to the latest created. Raises
+        ``NoVersionInEffectError`` (a ``NotFoundError``) when none is in effect.
+        """
+        return self._portal.call(self._async.resolve, category=category, resource=resource, at=at)
+
+    @property
+    def with_raw_response(self) -> ResponseView:
+        """These methods answering an ``APIResponse`` (status, headers, body,
+        ``parse()``) instead of the model: ``x.with_raw_response.retrieve(...)``.
+        """
+        return ResponseView(self._async.with_raw_response, self._portal)
+
+    @property
+    def with_streaming_response(self) -> ResponseView:
+        """These methods as ``with x.with_streaming_response.retrieve(...) as r:``,
+        the body read only when asked and the connection released when the block ends.
+        """
+        return ResponseView(self._async.with_streaming_response, self._portal)
 
 
 class Categories:
@@ -184,13 +277,17 @@ class Categories:
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> SyncCursorPage[CategoryResponse]:
         """List all categories, system and custom, a page at a time.
 
         The result is the first page; ``for`` over it for every
-        category of every page.
+        category of every page. ``active=True`` lists the categories with at least one
+        version in effect now, ``active=False`` those with none.
         """
         return SyncCursorPage.first(
             self._portal,
@@ -198,8 +295,11 @@ class Categories:
                 cursor=cursor,
                 limit=limit,
                 sort_ascending=sort_ascending,
+                active=active,
                 timeout=timeout,
                 extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
             ),
         )
 
@@ -209,6 +309,8 @@ class Categories:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryDeleteResponse:
         """Soft-delete a category and every resource in it.
 
@@ -216,7 +318,12 @@ class Categories:
         so a retry after a lost answer is answered as the first attempt was.
         """
         return self._portal.call(
-            self._async.delete, category=category, timeout=timeout, extra_headers=extra_headers
+            self._async.delete,
+            category=category,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def delete_resource(
@@ -226,6 +333,8 @@ class Categories:
         *,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CategoryDeleteResourceResponse:
         """Soft-delete every version of one resource in a category.
 
@@ -238,6 +347,8 @@ class Categories:
             category=category,
             timeout=timeout,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     def list_resources(
@@ -247,13 +358,17 @@ class Categories:
         limit: int | None = None,
         sort_ascending: bool | None = None,
         *,
+        active: bool | None = None,
         timeout: float | Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> SyncCursorPage[CategoryResourceResponse]:
         """List the resources of a category, a page at a time.
 
         The result is the first page; ``for`` over it for every
-        resource of every page.
+        resource of every page. ``active=True`` lists only versions in effect now,
+        ``active=False`` only the others (deleted, ended or not started yet).
         """
         return SyncCursorPage.first(
             self._portal,
@@ -262,7 +377,24 @@ class Categories:
                 cursor=cursor,
                 limit=limit,
                 sort_ascending=sort_ascending,
+                active=active,
                 timeout=timeout,
                 extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
             ),
         )
+
+    @property
+    def with_raw_response(self) -> ResponseView:
+        """These methods answering an ``APIResponse`` (status, headers, body,
+        ``parse()``) instead of the model: ``x.with_raw_response.retrieve(...)``.
+        """
+        return ResponseView(self._async.with_raw_response, self._portal)
+
+    @property
+    def with_streaming_response(self) -> ResponseView:
+        """These methods as ``with x.with_streaming_response.retrieve(...) as r:``,
+        the body read only when asked and the connection released when the block ends.
+        """
+        return ResponseView(self._async.with_streaming_response, self._portal)

@@ -48,6 +48,14 @@ RENAMES = {
 #: Docstring phrases that only make sense with ``await``.
 PHRASES = {
     "An asyncio client": "A blocking client",
+    "``await x.with_raw_response.retrieve(...)``": "``x.with_raw_response.retrieve(...)``",
+    "``AsyncAPIResponse``": "``APIResponse``",
+    "``await client.with_raw_response.": "``client.with_raw_response.",
+    "``async with x.with_streaming_response.retrieve(...) as r:``": (
+        "``with x.with_streaming_response.retrieve(...) as r:``"
+    ),
+    "``async with client.with_streaming_response.": "``with client.with_streaming_response.",
+    "to ``async with``": "to ``with``",
     "``await`` the result for the first page, or ``async for`` over it for every": (
         "The result is the first page; ``for`` over it for every"
     ),
@@ -56,6 +64,15 @@ PHRASES = {
     "A client belongs to the event loop that first used it.": (
         "One client may be shared by many threads."
     ),
+}
+
+
+#: Property kinds mirrored by a generic blocking wrapper rather than returned as they
+#: are: the async property's return type -> (module, blocking wrapper) built as
+#: ``Wrapper(self._async.<name>, self._portal)``. ``with_raw_response`` and
+#: ``with_streaming_response`` are of this kind.
+WRAPPED_PROPERTIES = {
+    "AsyncResponseView": ("payi_async._sync_response", "ResponseView"),
 }
 
 
@@ -104,7 +121,18 @@ class Imports:
     def need(self, annotation: str, namespace: dict[str, Any]) -> None:
         """Import every identifier ``annotation`` uses, from where the async code got it."""
         for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", annotation):
-            if word in {"None", "str", "int", "float", "bool", "list", "dict", "tuple", "type"}:
+            if word in {
+                "None",
+                "str",
+                "int",
+                "float",
+                "bool",
+                "list",
+                "dict",
+                "tuple",
+                "type",
+                "object",
+            }:
                 continue
             if word in RENAMES.values():
                 continue
@@ -262,9 +290,16 @@ def render_class(target: Target, imports: Imports) -> str:
         if isinstance(member, property):
             assert member.fget is not None
             _, returns, _ = _signature(member.fget, namespace, imports, target.module)
+            wrapped = WRAPPED_PROPERTIES.get(returns)
+            if wrapped is not None:
+                imports.add(*wrapped)
+                returns = wrapped[1]
             lines += ["    @property", f"    def {name}(self) -> {returns}:"]
             lines += _doc_block(member.__doc__, "        ")
-            lines += [f"        return self._async.{name}", ""]
+            if wrapped is not None:
+                lines += [f"        return {returns}(self._async.{name}, self._portal)", ""]
+            else:
+                lines += [f"        return self._async.{name}", ""]
             continue
         if not inspect.isfunction(member):
             continue
@@ -312,8 +347,12 @@ def render_init(modules: dict[str, list[str]]) -> str:
     for out, names in sorted(modules.items()):
         lines.append(f"from .{out[:-3]} import {', '.join(sorted(names))}")
     lines.append("from payi_async._portal import SyncCursorPage")
+    lines.append(
+        "from payi_async._sync_response import APIResponse, ResponseContextManager, ResponseView"
+    )
     lines.append(f"from payi_async import {', '.join(shared)}")
-    exported = sorted({*mirrored, "SyncCursorPage", *shared})
+    responses = ["APIResponse", "ResponseContextManager", "ResponseView"]
+    exported = sorted({*mirrored, "SyncCursorPage", *responses, *shared})
     lines.append("")
     lines.append("__all__ = [" + ", ".join(f'"{n}"' for n in exported) + "]")
     return "\n".join(lines) + "\n"

@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
+import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from .._version import __version__
@@ -35,7 +39,9 @@ exit status:
   1    the API refused or failed (for import: at least one item was not created)
   2    bad command line or input (for import: bad rows, listed with line numbers;
        nothing was sent), no API key, or rich is not installed
-  130  interrupted with Ctrl-C (import first prints what was done)
+  130  interrupted with Ctrl-C, however many times it is pressed (import first
+       prints what was done)
+  a closed stdout (e.g. piped into head) ends the command quietly, status 0
 
 environment:
   PAYI_API_KEY   API key when --api-key is not given
@@ -62,6 +68,32 @@ def _connection_options(parser: argparse.ArgumentParser, *, inherited: bool) -> 
         default=default(2),
         metavar="N",
         help="extra attempts after a failed request (default: 2)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=default(None),
+        metavar="SECONDS",
+        help="per-attempt limit to connect and between reads of an answer "
+        "(default: 5 s to connect, 60 s to read); each retry is shown on stderr",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON array of the objects (as the SDK's to_dict()) instead of a table",
     )
 
 
@@ -103,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    command("categories", "Show every category in a table.", _handler("._commands", "categories"))
+    sub = command(
+        "categories", "Show every category in a table.", _handler("._commands", "categories")
+    )
+    _json_option(sub)
 
     sub = command(
         "resources",
@@ -111,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         _handler("._commands", "resources"),
     )
     sub.add_argument("category", metavar="CATEGORY")
+    _json_option(sub)
 
     sub = command(
         "versions",
@@ -119,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("category", metavar="CATEGORY")
     sub.add_argument("resource", metavar="RESOURCE")
+    _json_option(sub)
 
     sub = command(
         "import",
@@ -144,7 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--report",
         metavar="FAILURES.jsonl",
-        help="write each bad row or failed item as a JSON line: line, error, item",
+        help="write each bad row or failed item as an import row (JSON Lines) with _line "
+        "and _error beside it; the file imports as it is once fixed",
+    )
+    sub.add_argument(
+        "--assume-utc",
+        action="store_true",
+        help="read a start_timestamp without a UTC offset as UTC (default: refuse it)",
     )
 
     sub = command(
@@ -166,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "-o", "--output", metavar="FILE", help="write here (all or nothing) instead of stdout"
     )
+    sub.add_argument(
+        "--with-ids",
+        action="store_true",
+        help="add each version's resource_id (import accepts and ignores it)",
+    )
 
     sub = command(
         "delete",
@@ -175,6 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("category", metavar="CATEGORY")
     sub.add_argument("resource", nargs="?", metavar="RESOURCE", help="only this resource")
     sub.add_argument("resource_id", nargs="?", metavar="RESOURCE_ID", help="only this version")
+    sub.add_argument(
+        "-y",
+        "--yes",
+        action="store_true",
+        help="delete a whole category or resource without asking (needed without a terminal)",
+    )
+
+    _catalog_commands(command)
 
     emulator = commands.add_parser(
         "emulator",
@@ -185,6 +241,39 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
     emulator.set_defaults(handler=None)
     return parser
+
+
+def _catalog_commands(command: Callable[[str, str, Handler], argparse.ArgumentParser]) -> None:
+    """``plan``, ``apply``, ``price`` and ``cost`` (``cli/_catalog.py``)."""
+    for name, help_text in (
+        ("plan", "Show how the live catalogue differs from a price file (reads only)."),
+        ("apply", "Make the live catalogue match a price file; safe to re-run or interrupt."),
+    ):
+        sub = command(name, help_text, _handler("._catalog", name))
+        sub.add_argument("file", metavar="FILE", help="the price list (.jsonl, .json, .csv)")
+        sub.add_argument("--format", choices=("jsonl", "json", "csv"), help="default: by extension")
+        sub.add_argument(
+            "--prune",
+            action="store_true",
+            help="also delete resources of the file's categories that the file does not name",
+        )
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "apply":
+            sub.add_argument("--yes", action="store_true", help="delete without asking")
+            sub.add_argument("--concurrency", type=int, default=16, metavar="N", help="default: 16")
+    for name, help_text in (
+        ("price", "Show the version of a resource in effect now or at --at TIME."),
+        ("cost", "What some usage costs at the prices in effect now or at --at TIME."),
+    ):
+        sub = command(name, help_text, _handler("._catalog", name))
+        sub.add_argument("category", metavar="CATEGORY")
+        sub.add_argument("resource", metavar="RESOURCE")
+        if name == "cost":
+            sub.add_argument(
+                "usage", nargs="+", metavar="UNIT=IN:OUT", help="e.g. text=1000000:200000"
+            )
+        sub.add_argument("--at", metavar="TIME", help="ISO 8601 with a UTC offset")
+        sub.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _exit_status(exc: SystemExit) -> int:
@@ -218,25 +307,109 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args)
 
 
+class _Interrupts:
+    """SIGINT while a command runs: the first cancels it (so it can say what it did
+    and clean up), later ones are ignored, so that however many arrive the run ends
+    with one "Interrupted." and never a traceback from the middle of the clean-up.
+    After an interrupted run SIGINT stays ignored: the program is meant to exit."""
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self.count = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[object] | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count > 1:
+            return
+        if self.ui.prompting:
+            raise KeyboardInterrupt  # ends the blocking wait for an answer
+        if self.loop is not None and self.task is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Handle SIGINT here while the block runs (only on the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self)
+        try:
+            yield
+        finally:
+            # After an interruption more Ctrl-C may be on their way while the process
+            # exits; ignored (at the OS level, so also while the interpreter shuts
+            # down), they cannot end it with a traceback or a signal after all.
+            signal.signal(signal.SIGINT, signal.SIG_IGN if self.count else previous)
+
+
+class _RetryLines(logging.Handler):
+    """Shows the SDK's retry records (contract C2: ``extra={"payi_retry": notice}``)."""
+
+    def __init__(self, ui: Ui) -> None:
+        super().__init__(logging.INFO)
+        self.ui = ui
+
+    def emit(self, record: logging.LogRecord) -> None:
+        notice = getattr(record, "payi_retry", None)
+        if notice is not None:
+            self.ui.retry(notice)
+
+
+@contextlib.contextmanager
+def _retries_shown(ui: Ui) -> Iterator[None]:
+    logger = logging.getLogger("payi_async")
+    handler = _RetryLines(ui)
+    level = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _quiet_stdout() -> None:
+    """stdout's reader has gone: point stdout at /dev/null so that nothing, not even
+    the interpreter's last flush, complains."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+    from ._commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
     from ._ui import Ui
 
     ui = Ui()
+    interrupts = _Interrupts(ui)
     handler: Handler = args.handler
-    try:
-        return asyncio.run(_guarded(handler, args, ui))
-    except UsageError as exc:
-        ui.error(str(exc))
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        ui.warn("Interrupted.")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # stdout was closed early (e.g. piped into head): stop quietly.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILED
+
+    async def run() -> int:
+        interrupts.loop = asyncio.get_running_loop()
+        interrupts.task = asyncio.current_task()
+        if interrupts.count:
+            raise asyncio.CancelledError
+        return await _guarded(handler, args, ui)
+
+    with interrupts.installed(), _retries_shown(ui):
+        try:
+            return asyncio.run(run())
+        except UsageError as exc:
+            ui.error(str(exc))
+            return EXIT_USAGE
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            ui.interrupted()
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # stdout was closed early (e.g. piped into head): what was read is what
+            # the reader wanted, so this is a quiet success.
+            _quiet_stdout()
+            return EXIT_OK
 
 
 async def _guarded(handler: Handler, args: argparse.Namespace, ui: Ui) -> int:

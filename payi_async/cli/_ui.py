@@ -2,15 +2,21 @@
 
 This module imports rich at the top; ``payi_async.cli`` imports it only after
 checking that rich is installed (the ``[cli]`` extra).
+
+Out of a terminal (piped, redirected, in CI logs) the consoles are made wide enough
+that nothing wraps: the same text, one line per line, never a name broken in two.
+rich leaves colour out there, and everywhere when ``NO_COLOR`` is set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import sys
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -22,20 +28,80 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .._bulk import BulkProgress
 from .._models import CategoryResourceResponse, CategoryResponse
-from ._formats import parse_iso
+from .._retry import RetryNotice
+from .._validation import parse_timestamp
 
-__all__ = ["ImportProgress", "Ui", "categories_table", "versions_table"]
+__all__ = ["ImportProgress", "Ui", "categories_table", "retry_text", "versions_table"]
+
+#: The width of a console that is not a terminal: wide enough that no line wraps.
+UNWRAPPED_WIDTH = 100_000
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.width = UNWRAPPED_WIDTH
+    return console
+
+
+def retry_text(notice: RetryNotice) -> str:
+    """``retrying (2/3) after a read timeout…``"""
+    return f"retrying ({notice.attempt}/{notice.max_attempts}) after {notice.reason}\u2026"
 
 
 class Ui:
-    """Tables and data go to stdout; messages and progress to stderr."""
+    """Tables and data go to stdout; messages, prompts and progress to stderr."""
 
     def __init__(self) -> None:
-        self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.out = _console(stderr=False)
+        self.err = _console(stderr=True)
+        #: Set while a question waits for its answer, so that Ctrl-C stops the wait.
+        self.prompting = False
+        #: Where retries go while a progress bar runs (else one line each on stderr).
+        self.on_retry: Callable[[RetryNotice], None] | None = None
+        self._said_interrupted = False
+
+    def retry(self, notice: RetryNotice) -> None:
+        """Show that the SDK is about to retry a request."""
+        if self.on_retry is not None:
+            self.on_retry(notice)
+        else:
+            self.err.print(f"[yellow]{escape(retry_text(notice))}[/yellow]")
+
+    def interrupted(self, detail: str = "") -> None:
+        """Say ``Interrupted.`` (with ``detail``), once per run however often it is called."""
+        if self._said_interrupted:
+            return
+        self._said_interrupted = True
+        self.warn(f"Interrupted. {detail}".rstrip())
+
+    def confirm(self, question: str) -> bool:
+        """Ask a yes/no question on the terminal; only ``y`` or ``yes`` is a yes.
+
+        Ctrl-C while waiting cancels the command, as anywhere else; end of input is a no.
+        """
+        self.prompting = True
+        try:
+            answer = self.err.input(escape(f"{question} [y/N] "))
+        except EOFError:
+            return False
+        except KeyboardInterrupt:
+            raise asyncio.CancelledError from None
+        finally:
+            self.prompting = False
+        return answer.strip().lower() in ("y", "yes")
+
+    @staticmethod
+    def stdin_is_terminal() -> bool:
+        """Whether someone can answer a question on stdin."""
+        try:
+            return sys.stdin is not None and sys.stdin.isatty()
+        except (AttributeError, ValueError, OSError):
+            return False
 
     def info(self, text: str) -> None:
         """A plain message on stderr (``text`` is not markup)."""
@@ -54,8 +120,8 @@ class Ui:
         self.err.print(f"[bold red]error:[/bold red] {escape(text)}")
 
 
-def _price(value: float) -> str:
-    return f"{value:.4g}"
+def _price(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _when(value: str | None) -> str:
@@ -63,7 +129,7 @@ def _when(value: str | None) -> str:
     if value is None:
         return ""
     try:
-        moment = parse_iso(value)
+        moment = parse_timestamp("time", value, assume_utc=True)  # a server's clock: UTC
     except ValueError:
         return value
     if moment.utcoffset() == timedelta(0):
@@ -103,7 +169,8 @@ def versions_table(
     table = Table(title=escape(title))
     table.add_column("resource", overflow="fold")
     if ids:
-        table.add_column("resource_id", overflow="fold")
+        # An id is copied into ``delete``: never wrapped, folded or cut short.
+        table.add_column("resource_id", no_wrap=True, overflow="ignore")
     table.add_column("units: in / out", overflow="fold")
     for name in ("max in", "max out", "max total"):
         table.add_column(name, justify="right")
@@ -126,11 +193,23 @@ def versions_table(
     return table
 
 
+class _ProgressWithStatus(Progress):
+    """A progress bar with a line of status beneath it (the latest retry)."""
+
+    status = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        if self.status:
+            yield Text(self.status, style="yellow", no_wrap=True, overflow="ellipsis")
+
+
 class ImportProgress:
-    """A rich progress bar fed by ``create_many``'s ``on_progress``: done/failed/total, rate."""
+    """A rich progress bar fed by ``create_many``'s ``on_progress``: done/failed/total,
+    rate, and beneath it the latest retry with a count of them all."""
 
     def __init__(self, ui: Ui, total: int, description: str) -> None:
-        self._progress = Progress(
+        self._progress = _ProgressWithStatus(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -143,6 +222,14 @@ class ImportProgress:
         self._task: TaskID = self._progress.add_task(
             escape(description), total=total, failed=0, rate=0.0
         )
+        self._ui = ui
+        self._retries = 0
+
+    def _retry(self, notice: RetryNotice) -> None:
+        # One line per retry would bury the bar under a flaky server: one line for all.
+        self._retries += 1
+        plural = "retry" if self._retries == 1 else "retries"
+        self._progress.status = f"{retry_text(notice)} ({self._retries} {plural} so far)"
 
     def __call__(self, progress: BulkProgress) -> None:
         """Show one ``BulkProgress`` snapshot."""
@@ -155,6 +242,7 @@ class ImportProgress:
 
     def __enter__(self) -> ImportProgress:
         self._progress.start()
+        self._ui.on_retry = self._retry
         return self
 
     def __exit__(
@@ -163,4 +251,5 @@ class ImportProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._ui.on_retry = None
         self._progress.stop()

@@ -19,27 +19,39 @@ Rules it enforces:
   it and disappears when deleted. Names are 1-256 characters, any characters, not
   ``.``/``..``; category names starting with ``system.`` are reserved (403).
 * A create adds a version (server-made ``resource_id`` and ``creation_timestamp``,
-  ``start_timestamp`` defaulting to now; timestamps are UTC ISO 8601 with ``Z``).
-  Deletes are soft: rows stay, marked deleted, never listed again; a deleted version
-  is 404.
-* Lists take ``cursor``, ``limit`` (1-1000, default 50; outside that: 400) and
-  ``sort_ascending`` (default true). Categories and a category's resources are sorted
-  by name, versions by creation. Cursors are opaque (keyset positions, not offsets), so
-  paging while others write never repeats or skips an item that existed throughout.
-  A foreign or damaged cursor is a 400.
-* A create (or delete) sent again with the same ``Idempotency-Key`` header (scoped
-  per API key, method and path) answers the first answer again, with the header
-  ``Idempotent-Replayed: true``, and changes nothing; the same key with another body
-  is a 422. Keys are stored in the database.
-* Validation errors are 400 with a message naming the field.
+  ``start_timestamp`` defaulting to now; timestamps are UTC ISO 8601 with ``Z`` and a
+  four-digit year, ``0999-06-01T00:00:00.000000Z``). A unit may carry either price,
+  both or neither. Deletes are soft: rows stay, marked deleted, listed again only with
+  ``Active=false``; a deleted version is 404.
+* A version is *active* when it is live, has started and has not ended; it ends when
+  the next live version (by start) takes over, at that version's ``start_timestamp``.
+* Lists take ``cursor``, ``limit`` (1-1000, default 50; outside that: 400),
+  ``sort_ascending`` (default true) and ``Active`` (``true``: only what is in effect
+  now; ``false``: the inactive versions, soft-deleted, ended or not yet started, so
+  history stays reachable; for categories, those with / without an active version,
+  system categories always counting as active). Categories and a category's resources
+  are sorted by name, versions by creation. Cursors are opaque keyset positions, signed
+  with a secret of the database, so paging while others write never repeats or skips
+  an item that existed throughout, and a foreign, forged or altered cursor is a 400.
+* A create (or delete) sent again with the same ``Idempotency-Key`` header (one
+  namespace per API key) answers the first answer again, with the header
+  ``Idempotent-Replayed: true``, and changes nothing; the same key with another body,
+  or on another method or path, is a 422. Keys are stored in the database.
+* Every bad request gets a 4xx JSON error ``{"message", "statusCode"}`` naming the
+  culprit: 400 for validation, malformed HTTP, JSON nested deeper than
+  ``MAX_JSON_DEPTH``, numbers that do not fit a float, timestamps outside 0001-9999
+  once in UTC, non-UTF-8 names or ``Idempotency-Key``; 413 for a body over
+  ``MAX_BODY_BYTES``. A 5xx is only ever an injected fault or an emulator bug
+  (``server.internal_errors`` lists the latter; the pytest fixture fails on any).
+* Listening beyond loopback needs an API key of your own (the default is published).
 """
 
-from ._app import API_KEY_HEADER, RequestRecord
+from ._app import API_KEY_HEADER, MAX_BODY_BYTES, RequestRecord
 from ._faults import Faults
 from ._server import DEFAULT_API_KEY, LocalPayiServer, ThreadedPayiServer
 from ._shapes import Shapes
 from ._store import CategoryRow, ResourceRow, Store
-from ._validation import DEFAULT_LIMIT, MAX_LIMIT, MAX_NAME_LENGTH
+from ._validation import DEFAULT_LIMIT, MAX_JSON_DEPTH, MAX_LIMIT, MAX_NAME_LENGTH
 
 __all__ = [
     # servers
@@ -59,4 +71,6 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "MAX_NAME_LENGTH",
+    "MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
 ]

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ._faults import Faults
-from ._server import DEFAULT_API_KEY, LocalPayiServer
+from ._server import DEFAULT_API_KEY, LocalPayiServer, is_loopback
 
 #: The program name in the help and usage lines when started as a module.
 DEFAULT_PROG = "python -m payi_async.emulator"
@@ -27,9 +27,18 @@ def _parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     p.add_argument("--db", default=":memory:", help="SQLite file (default :memory:)")
-    p.add_argument("--api-key", default=DEFAULT_API_KEY, help="accepted xProxy-api-key")
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help=f"accepted xProxy-api-key (default {DEFAULT_API_KEY}; required beyond loopback)",
+    )
     p.add_argument("--shapes", choices=("seed", "hosted"), default="seed", help="body shapes")
     p.add_argument("--keepalive-timeout", type=float, default=75.0, help="idle socket seconds")
+    p.add_argument(
+        "--ignore-idempotency",
+        action="store_true",
+        help="ignore Idempotency-Key (retried writes are done again)",
+    )
     faults = p.add_argument_group("fault injection (all off by default)")
     faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of 500/503")
     faults.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction of 429")
@@ -56,6 +65,7 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
         shapes=args.shapes,
         faults=faults,
         keepalive_timeout=args.keepalive_timeout,
+        ignore_idempotency=args.ignore_idempotency,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -84,6 +94,17 @@ def main(argv: Sequence[str] | None = None, *, prog: str = DEFAULT_PROG) -> int:
     emulator as one of its commands passes its own, e.g. ``payi-resources emulator``).
     """
     args = _parser(prog).parse_args(argv)
+    if args.api_key in (None, DEFAULT_API_KEY) and not is_loopback(args.host):
+        print(
+            f"error: --host {args.host} listens beyond this machine: give --api-key "
+            f"with a key of your own (the default {DEFAULT_API_KEY!r} is published)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.api_key == "":
+        print("error: --api-key must not be empty", file=sys.stderr)
+        return 2
+    args.api_key = DEFAULT_API_KEY if args.api_key is None else args.api_key
     try:
         faults = Faults(
             error_rate=args.error_rate,

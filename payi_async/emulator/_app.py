@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import sqlite3
 import uuid
 from collections import deque
@@ -22,23 +23,38 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from ._cursor import CursorKey, encode_cursor
 from ._errors import ApiError
 from ._faults import Decision, FaultInjector
+from ._listing import key_kind
 from ._shapes import Renderer
 from ._store import IdempotencyKey, Outcome, Store
 from ._validation import (
+    ListParams,
     check_name,
-    encode_cursor,
+    parse_active,
     parse_create_body,
     parse_json,
     parse_list_params,
 )
 
-__all__ = ["API_KEY_HEADER", "CONTEXT", "Context", "RequestRecord", "make_app"]
+__all__ = [
+    "API_KEY_HEADER",
+    "CONTEXT",
+    "MAX_BODY_BYTES",
+    "Context",
+    "RequestRecord",
+    "logged_headers",
+    "make_app",
+    "new_request_id",
+]
 
 API_KEY_HEADER = "xProxy-api-key"
+#: The largest request body accepted; a larger one is a 413.
+MAX_BODY_BYTES = 1024 * 1024
 _IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MAX_IDEMPOTENCY_KEY = 255
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _log = logging.getLogger("payi_async.emulator")
 
 
@@ -71,8 +87,12 @@ class Context:
     renderer: Renderer
     injector: FaultInjector
     log: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=10_000))
+    #: Every 5xx the emulator answered that was not an injected fault: its own bugs.
+    internal_errors: list[RequestRecord] = field(default_factory=list)
     request_count: int = 0
     connections_accepted: int = 0
+    #: Act as a server that does not honour ``Idempotency-Key``.
+    ignore_idempotency: bool = False
 
 
 CONTEXT = web.AppKey("payi_emulator_context", Context)
@@ -89,7 +109,8 @@ class _Call:
     replayed: bool = False
 
 
-def _new_request_id() -> str:
+def new_request_id() -> str:
+    """A fresh request id (a UUID4 string)."""
     return str(uuid.uuid4())
 
 
@@ -115,10 +136,16 @@ def _segments(request: web.Request) -> tuple[int, list[str]]:
     for index, segment in enumerate(names):
         if index == 1:
             continue
+        if _BAD_PERCENT.search(segment):
+            raise ApiError(
+                400, f"path segment {segment!r} has a '%' not followed by two hex digits"
+            )
         try:
-            decoded.append(unquote(segment, encoding="utf-8", errors="strict"))
-        except UnicodeDecodeError:
+            name = unquote(segment, encoding="utf-8", errors="strict")
+            name.encode("utf-8")  # raw non-UTF-8 bytes arrive as lone surrogates
+        except UnicodeError:
             raise ApiError(400, f"path segment {segment!r} is not UTF-8 once decoded") from None
+        decoded.append(name)
     return len(names), decoded
 
 
@@ -135,33 +162,51 @@ def _route(request: web.Request) -> tuple[Handler, list[str]]:
 # ---------------------------------------------------------------- handlers
 
 
+def _listing_id(kind: str, active: bool | None, *names: str) -> str:
+    """Which listing a cursor belongs to: the endpoint, its names and the filter."""
+    mode = {None: "", True: "+", False: "-"}[active]
+    return kind + mode + (_short_hash(*names) if names else "")
+
+
+def _params(call: _Call, kind: str) -> tuple[ListParams, str]:
+    active = parse_active(call.request.query)
+    listing = _listing_id(kind, active, *call.names)
+    secret = call.ctx.store.cursor_secret
+    params = parse_list_params(call.request.query, listing, key_kind(kind, active), secret)
+    return params, listing
+
+
+def _cursor(call: _Call, listing: str, params: ListParams, after: CursorKey | None) -> str | None:
+    if after is None:
+        return None
+    return encode_cursor(call.ctx.store.cursor_secret, listing, params.ascending, after)
+
+
 async def _list_categories(call: _Call) -> tuple[int, Any]:
     store, render = call.ctx.store, call.ctx.renderer
-    params = parse_list_params(call.request.query, "categories")
+    params, listing = _params(call, "categories")
     rows, after = await store.read(lambda conn: store.categories_page(conn, params))
-    cursor = None if after is None else encode_cursor("categories", params.ascending, after)
+    cursor = _cursor(call, listing, params, after)
     return 200, render.page([render.category(r) for r in rows], cursor, call.request_id)
 
 
 async def _list_resources(call: _Call) -> tuple[int, Any]:
     store, render = call.ctx.store, call.ctx.renderer
     (category,) = call.names
-    listing = "r" + _short_hash(category)
-    params = parse_list_params(call.request.query, listing)
+    params, listing = _params(call, "resources")
     rows, after = await store.read(lambda conn: store.resources_page(conn, category, params))
-    cursor = None if after is None else encode_cursor(listing, params.ascending, after)
+    cursor = _cursor(call, listing, params, after)
     return 200, render.page([render.resource(r) for r in rows], cursor, call.request_id)
 
 
 async def _list_versions(call: _Call) -> tuple[int, Any]:
     store, render = call.ctx.store, call.ctx.renderer
     category, resource = call.names
-    listing = "v" + _short_hash(category, resource)
-    params = parse_list_params(call.request.query, listing)
+    params, listing = _params(call, "versions")
     rows, after = await store.read(
         lambda conn: store.versions_page(conn, category, resource, params)
     )
-    cursor = None if after is None else encode_cursor(listing, params.ascending, after)
+    cursor = _cursor(call, listing, params, after)
     return 200, render.page([render.resource(r) for r in rows], cursor, call.request_id)
 
 
@@ -173,17 +218,26 @@ async def _retrieve(call: _Call) -> tuple[int, Any]:
 
 
 def _idempotency(call: _Call, payload: object) -> IdempotencyKey | None:
-    key = call.request.headers.get(_IDEMPOTENCY_HEADER)
-    if key is None:
+    keys = call.request.headers.getall(_IDEMPOTENCY_HEADER, ())
+    if not keys or call.ctx.ignore_idempotency:
         return None
+    if len(keys) > 1:
+        raise ApiError(400, f"{_IDEMPOTENCY_HEADER} must be sent at most once")
+    key = keys[0]
     if not key or len(key) > _MAX_IDEMPOTENCY_KEY:
         raise ApiError(400, f"{_IDEMPOTENCY_HEADER} must be 1 to 255 characters")
-    scope_parts = [call.ctx.api_key, call.request.method, *call.names]
-    fingerprint = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    try:
+        key.encode("utf-8")  # aiohttp hands non-UTF-8 bytes over as lone surrogates
+    except UnicodeEncodeError:
+        raise ApiError(400, f"{_IDEMPOTENCY_HEADER} must be valid UTF-8") from None
+    # One namespace per API key, as Stripe has it: the same key on another method or
+    # path, or with another body, is a 422 rather than a second, unrelated write.
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return IdempotencyKey(
-        scope=_short_hash(*scope_parts) + _short_hash(*scope_parts[1:]),
+        scope=_short_hash(call.ctx.api_key),
         key=key,
-        fingerprint=hashlib.sha256(fingerprint.encode()).hexdigest(),
+        endpoint=_short_hash(call.request.method, *call.names),
+        body=hashlib.sha256(body.encode()).hexdigest(),
     )
 
 
@@ -201,7 +255,7 @@ async def _create(call: _Call) -> tuple[int, Any]:
     category, resource = call.names
     check_name("category", category)
     check_name("resource", resource)
-    payload = parse_json(await call.request.read())
+    payload = parse_json(await _read_body(call.request))
     body = parse_create_body(payload)
     status = render.create_status
     return await _write(
@@ -212,6 +266,20 @@ async def _create(call: _Call) -> tuple[int, Any]:
         ),
         payload,
     )
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", code="request_too_large")
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The whole body, or 413 past ``MAX_BODY_BYTES`` (announced or actually sent)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise _too_large()
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise _too_large() from None
 
 
 async def _delete_version(call: _Call) -> tuple[int, Any]:
@@ -320,7 +388,7 @@ def _pre_handle(decision: Decision, ctx: Context) -> None:
 async def _handle(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     ctx.request_count += 1
-    request_id = _new_request_id()
+    request_id = new_request_id()
     decision = ctx.injector.decide(request.method)
     fault: str | None = decision.kind
     response: web.StreamResponse | None = None
@@ -354,6 +422,10 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     except ApiError as error:
         status = error.status
         response = web.json_response(error.body(request_id), status=status, headers=error.headers)
+    except web.HTTPException as http_error:  # raised by aiohttp itself, e.g. while reading
+        status = http_error.status
+        body = ApiError(status, http_error.reason).body(request_id)
+        response = web.json_response(body, status=status)
     except Exception:
         _log.exception("unexpected error handling %s %s", request.method, request.raw_path)
         status = 500
@@ -361,17 +433,24 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             ApiError(500, "internal emulator error").body(request_id), status=500
         )
     finally:
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "xproxy-api-key"}
-        ctx.log.append(
-            RequestRecord(request.method, request.raw_path, status, request_id, fault, headers)
+        record = RequestRecord(
+            request.method, request.raw_path, status, request_id, fault, logged_headers(request)
         )
+        ctx.log.append(record)
+        if status is not None and status >= 500 and fault is None:
+            ctx.internal_errors.append(record)
     response.headers["x-request-id"] = request_id
     return response
 
 
+def logged_headers(request: web.BaseRequest) -> dict[str, str]:
+    """The request's headers as the log keeps them (without the API key)."""
+    return {k: v for k, v in request.headers.items() if k.lower() != "xproxy-api-key"}
+
+
 def make_app(ctx: Context) -> web.Application:
     """An ``aiohttp.web.Application`` serving the emulator's API from ``ctx``."""
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[CONTEXT] = ctx
     app.router.add_route("*", r"/{path:[\s\S]*}", _handle)
     return app

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["SYSTEM_CATEGORIES", "SEED_RESOURCES", "SeedResource", "SEED_TIMESTAMP"]
+__all__ = [
+    "HOSTED_DETAILS",
+    "SYSTEM_CATEGORIES",
+    "SEED_RESOURCES",
+    "SeedResource",
+    "SEED_TIMESTAMP",
+]
 
 #: ``(name, description)`` of the system categories, as the seed's table has them.
 SYSTEM_CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -116,3 +122,38 @@ SEED_RESOURCES: tuple[SeedResource, ...] = (
     _r(_VX, "gemini-1.5-flash-002", 0.075, 0.30, "2024-09-24", 1_048_576, 8_192),
     _r(_VX, "gemini-2.0-flash-001", 0.15, 0.60, "2025-02-05", 1_048_576, 8_192),
 )
+
+# What the hosted shapes add to the system resources above, by (category, resource).
+# Every seeded price is per token (so ``character_billing`` is false for all of them),
+# on demand (no PTUs, model units or GSUs). The Azure deployments map to the OpenAI
+# model they serve, at the scope their price is for; Gemini 1.5 prices double for
+# prompts over 128K tokens.
+_AZURE_MAPS = {
+    "gpt-4o-2024-08-06": ("gpt-4o-2024-08-06", "global"),
+    "gpt-4o-2024-08-06-datazone": ("gpt-4o-2024-08-06", "datazone"),
+    "gpt-4o-2024-08-06-regional": ("gpt-4o-2024-08-06", "region"),
+    "gpt-4o-mini-2024-07-18": ("gpt-4o-mini", "global"),
+}
+
+
+def _details(seed: SeedResource) -> dict[str, object]:
+    details: dict[str, object] = {"character_billing": False}
+    if seed.category == _AZ:
+        resource, scope = _AZURE_MAPS[seed.resource]
+        details["mapped_resource"] = {
+            "host_name": None,
+            "mapping_name": None,
+            "resource": resource,
+            "category": _OAI,
+            "scope": scope,
+            "sub_scope": None,
+        }
+    if seed.category == _VX and seed.resource.startswith("gemini-1.5-"):
+        details["large_context_threshold"] = 128_000
+    return details
+
+
+#: Hosted-only fields of each seeded resource that are not ``null``.
+HOSTED_DETAILS: dict[tuple[str, str], dict[str, object]] = {
+    (seed.category, seed.resource): _details(seed) for seed in SEED_RESOURCES
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -14,15 +15,27 @@ from aiohttp import web
 
 from ._app import API_KEY_HEADER, Context, RequestRecord, make_app
 from ._faults import FaultInjector, Faults
+from ._protocol import JsonErrorHandler
 from ._shapes import Renderer, Shapes
 from ._store import Store
 
-__all__ = ["DEFAULT_API_KEY", "LocalPayiServer", "ThreadedPayiServer"]
+__all__ = ["DEFAULT_API_KEY", "LocalPayiServer", "ThreadedPayiServer", "is_loopback"]
 
 T = TypeVar("T")
 
-#: The API key a server accepts when none is given.
+#: The API key a server accepts when none is given (printed in the README: it guards
+#: nothing, so a server listening beyond loopback refuses to use it).
 DEFAULT_API_KEY = "payi-emulator-key"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address (127.0.0.0/8, ``::1``)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to anything
 
 
 class LocalPayiServer:
@@ -36,6 +49,11 @@ class LocalPayiServer:
     ``keepalive_timeout``: seconds an idle keep-alive connection is kept open.
     ``shutdown_timeout``: seconds in-flight requests get to finish when stopping.
     ``clock``: "now" in UTC, for tests that need fixed timestamps.
+
+    A ``host`` other than loopback needs an ``api_key`` of your own: with the default
+    key it raises ``ValueError``. ``ignore_idempotency``: accept ``Idempotency-Key`` and
+    ignore it (a retried write is done again), as a server that does not honour the
+    header would.
     """
 
     def __init__(
@@ -50,9 +68,15 @@ class LocalPayiServer:
         keepalive_timeout: float = 75.0,
         shutdown_timeout: float = 2.0,
         clock: Callable[[], datetime] | None = None,
+        ignore_idempotency: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
+        if api_key == DEFAULT_API_KEY and not is_loopback(host):
+            raise ValueError(
+                f"host {host!r} is not loopback: pass an api_key of your own (the default "
+                "key is published, so it would let anyone on the network in)"
+            )
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -65,6 +89,7 @@ class LocalPayiServer:
             api_key=api_key,
             renderer=Renderer(shapes),
             injector=FaultInjector(faults),
+            ignore_idempotency=ignore_idempotency,
         )
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -88,10 +113,13 @@ class LocalPayiServer:
             await runner.setup()
             handler_factory = runner.server
             assert handler_factory is not None
+            json_errors = type("_Handler", (JsonErrorHandler,), {"__slots__": (), "ctx": self._ctx})
 
             def accept() -> asyncio.BaseProtocol:
                 self._ctx.connections_accepted += 1
-                return handler_factory()
+                handler = handler_factory()
+                handler.__class__ = json_errors  # only handle_error differs
+                return handler
 
             loop = asyncio.get_running_loop()
             self._server = await loop.create_server(accept, self.host, self.port)
@@ -192,6 +220,12 @@ class LocalPayiServer:
     def connections_accepted(self) -> int:
         """TCP connections accepted since start-up."""
         return self._ctx.connections_accepted
+
+    @property
+    def internal_errors(self) -> list[RequestRecord]:
+        """Every 5xx answered since start-up that was not an injected fault: the
+        emulator's own bugs (bad input is always a 4xx). Not cleared by ``clear_log``."""
+        return list(self._ctx.internal_errors)
 
     def clear_log(self) -> None:
         """Forget the recorded requests (counters are kept)."""
@@ -333,3 +367,8 @@ class ThreadedPayiServer:
     def connections_accepted(self) -> int:
         """TCP connections accepted since start-up."""
         return self.server.connections_accepted
+
+    @property
+    def internal_errors(self) -> list[RequestRecord]:
+        """Every 5xx answered that was not an injected fault (see ``LocalPayiServer``)."""
+        return self.server.internal_errors

@@ -3,22 +3,33 @@
 ``seed`` (the default) answers exactly as the seed reference describes. ``hosted``
 follows the hosted API's published description: categories carry only ``category``,
 the two category deletes answer a JSON array of the deleted resource versions, pages
-answer ``"items": null`` when empty (both shapes give pages a ``request_id``), resources carry
-``active`` (false once deleted), ``proxy_allowed`` (true in system categories) and the
-optional hosted fields (``null`` here), and a create answers 200 instead of 201.
+answer ``"items": null`` when empty (both shapes give pages a ``request_id``), and a
+create answers 200 instead of 201. Hosted resources carry, truthfully:
+
+* ``active``: in effect when read (live, started, not ended; see ``_listing``);
+* ``end_timestamp``: when the next live version takes over (``null`` if none does);
+* ``proxy_allowed``: true in the system categories (Pay-i proxies those providers);
+* ``mapped_resource`` on the Azure system resources (the OpenAI model served and the
+  ``scope`` of the price: ``global``, ``datazone`` or ``region``),
+  ``character_billing`` (false: every seeded price is per token) and
+  ``large_context_threshold`` where the seed data has one; ``null`` where the emulator
+  has nothing to say (custom resources, provisioned throughput, deprecations).
+
+Both shapes give every unit both price keys, ``null`` for a price not set.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from ._store import CategoryRow, ResourceRow
+from ._rows import CategoryRow, ResourceRow
+from ._seed_data import HOSTED_DETAILS
 
 __all__ = ["HOSTED_EXTRAS", "Renderer", "Shapes"]
 
 Shapes = Literal["seed", "hosted"]
 
-#: Optional fields of the hosted API's resources that the emulator leaves null.
+#: The optional fields of the hosted API's resources (``null`` unless known).
 HOSTED_EXTRAS = (
     "end_timestamp",
     "deprecated_timestamp",
@@ -69,7 +80,13 @@ class Renderer:
             "resource_id": row.resource_id,
             "category": row.category,
             "resource": row.resource,
-            "units": row.units,
+            "units": {
+                name: {
+                    "input_price": prices.get("input_price"),
+                    "output_price": prices.get("output_price"),
+                }
+                for name, prices in row.units.items()
+            },
             "max_input_units": row.max_input_units,
             "max_output_units": row.max_output_units,
             "max_total_units": row.max_total_units,
@@ -79,9 +96,12 @@ class Renderer:
             "aliases": row.aliases,
         }
         if self.hosted:
-            body["active"] = not row.deleted
+            body["active"] = row.active
             body["proxy_allowed"] = row.system
             body.update(dict.fromkeys(HOSTED_EXTRAS))
+            body["end_timestamp"] = row.end_timestamp
+            if row.system:
+                body.update(HOSTED_DETAILS.get((row.category, row.resource), {}))
         if request_id is not None:
             body["request_id"] = request_id
         return body

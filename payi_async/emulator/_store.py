@@ -1,15 +1,15 @@
-"""SQLite storage: schema, queries and short transactions on one dedicated thread.
+"""SQLite storage: the database's life cycle, its thread, writes and idempotency.
 
 All SQLite work runs on a single worker thread that owns the only connection, so the
 event loop never waits on the database and writes are serialised (SQLite allows one
 writer anyway). Each request is one short transaction (``BEGIN IMMEDIATE`` for
-writes). Rows are never removed: deletes set ``deleted_at`` (soft delete).
+writes). Rows are never removed: deletes set ``deleted_at`` (soft delete). The schema
+and row types are in ``_rows``, the list queries in ``_listing``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import hashlib
 import json
@@ -21,7 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from . import _listing
+from ._cursor import CursorKey
 from ._errors import ApiError
+from ._listing import not_found
+from ._rows import SCHEMA, CategoryRow, ResourceRow, Transaction, execute, resource_row
 from ._seed_data import SEED_RESOURCES, SEED_TIMESTAMP, SYSTEM_CATEGORIES
 from ._validation import CreateBody, ListParams, format_timestamp, is_reserved_category
 
@@ -29,95 +33,21 @@ __all__ = ["CategoryRow", "IdempotencyKey", "Outcome", "ResourceRow", "Store"]
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS categories (
-    name TEXT PRIMARY KEY,
-    category_type TEXT NOT NULL CHECK (category_type IN ('system', 'custom')),
-    description TEXT,
-    created_at TEXT NOT NULL,
-    deleted_at TEXT
-);
-CREATE TABLE IF NOT EXISTS resources (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    resource_id TEXT NOT NULL UNIQUE,
-    category TEXT NOT NULL REFERENCES categories (name),
-    resource TEXT NOT NULL,
-    units TEXT NOT NULL,
-    max_input_units INTEGER,
-    max_output_units INTEGER,
-    max_total_units INTEGER,
-    creation_timestamp TEXT NOT NULL,
-    start_timestamp TEXT NOT NULL,
-    resource_scope TEXT,
-    aliases TEXT,
-    deleted_at TEXT
-);
-CREATE INDEX IF NOT EXISTS resources_live
-    ON resources (category, resource, seq) WHERE deleted_at IS NULL;
-CREATE TABLE IF NOT EXISTS idempotency (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (scope, key)
-);
-"""
-
-_COLUMNS = (
-    "seq, resource_id, category, resource, units, max_input_units, max_output_units, "
-    "max_total_units, creation_timestamp, start_timestamp, resource_scope, aliases, "
-    "deleted_at, (SELECT category_type FROM categories c WHERE c.name = category)"
-)
-
-
-def _exec(
-    conn: sqlite3.Connection, template: str, args: tuple[Any, ...] = (), ascending: bool = True
-) -> sqlite3.Cursor:
-    """Run a query template: ``{cols}`` is a full row, ``{op}``/``{order}`` the direction."""
-    op, order = (">", "ASC") if ascending else ("<", "DESC")
-    sql = template.replace("{cols}", _COLUMNS).replace("{op}", op).replace("{order}", order)
-    return conn.execute(sql, args)
-
-
-@dataclass(frozen=True)
-class CategoryRow:
-    """A live category."""
-
-    name: str
-    category_type: str
-    description: str | None
-
-
-@dataclass(frozen=True)
-class ResourceRow:
-    """One resource version (deleted ones too: ``deleted`` says so)."""
-
-    seq: int
-    resource_id: str
-    category: str
-    resource: str
-    units: dict[str, dict[str, float]]
-    max_input_units: int | None
-    max_output_units: int | None
-    max_total_units: int | None
-    creation_timestamp: str
-    start_timestamp: str
-    resource_scope: str | None
-    aliases: list[str] | None
-    deleted: bool
-    system: bool
-
 
 @dataclass(frozen=True)
 class IdempotencyKey:
-    """Where a create's first answer is remembered: ``scope`` (API key + path) and key."""
+    """Where a write's first answer is remembered: ``scope`` (the API key) and key;
+    ``endpoint`` and ``body`` are digests of the method and path, and of the body."""
 
     scope: str
     key: str
-    fingerprint: str
+    endpoint: str
+    body: str
+
+    @property
+    def fingerprint(self) -> str:
+        """What is stored to recognise the same request: ``<endpoint>:<body>``."""
+        return f"{self.endpoint}:{self.body}"
 
 
 @dataclass(frozen=True)
@@ -127,29 +57,6 @@ class Outcome:
     status: int
     body: Any
     replayed: bool = False
-
-
-def _row(values: tuple[Any, ...]) -> ResourceRow:
-    return ResourceRow(
-        seq=values[0],
-        resource_id=values[1],
-        category=values[2],
-        resource=values[3],
-        units=json.loads(values[4]),
-        max_input_units=values[5],
-        max_output_units=values[6],
-        max_total_units=values[7],
-        creation_timestamp=values[8],
-        start_timestamp=values[9],
-        resource_scope=values[10],
-        aliases=None if values[11] is None else json.loads(values[11]),
-        deleted=values[12] is not None,
-        system=values[13] == "system",
-    )
-
-
-def _not_found(what: str) -> ApiError:
-    return ApiError(404, f"{what} not found", code="not_found")
 
 
 def _read_only(category: str) -> ApiError:
@@ -177,6 +84,8 @@ class Store:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(timezone.utc))
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        #: The secret list cursors are signed with (kept in the database; set by ``open``).
+        self.cursor_secret = b""
 
     # ------------------------------------------------------------ life cycle
 
@@ -209,12 +118,18 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(_SCHEMA)
-        with _transaction(conn):
+        conn.executescript(SCHEMA)
+        with Transaction(conn):
             seeded = conn.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
             if seeded is None:
                 self._seed(conn)
                 conn.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('cursor_secret', ?)",
+                (secrets.token_hex(32),),
+            )
+            secret = conn.execute("SELECT value FROM meta WHERE key = 'cursor_secret'")
+            self.cursor_secret = bytes.fromhex(secret.fetchone()[0])
 
     def _close_sync(self) -> None:
         if self._conn is not None:
@@ -267,7 +182,7 @@ class Store:
 
         def work() -> T:
             conn = self._connection()
-            with _transaction(conn, "BEGIN"):
+            with Transaction(conn, "BEGIN"):
                 return fn(conn)
 
         return await self._call(work)
@@ -280,14 +195,14 @@ class Store:
         """Run ``fn(conn) -> (status, body)`` in one write transaction.
 
         With an idempotency key, a key seen before answers its stored status and body
-        without running ``fn`` (a different request under the same key is a 422); a
-        new key stores the answer in the same transaction as the write. An ``ApiError``
-        from ``fn`` rolls everything back and is not remembered.
+        without running ``fn`` (the same key with another body, or on another method or
+        path, is a 422); a new key stores the answer in the same transaction as the
+        write. An ``ApiError`` from ``fn`` rolls everything back and is not remembered.
         """
 
         def work() -> Outcome:
             conn = self._connection()
-            with _transaction(conn, "BEGIN IMMEDIATE"):
+            with Transaction(conn, "BEGIN IMMEDIATE"):
                 if idempotency is not None:
                     found = conn.execute(
                         "SELECT fingerprint, status, body FROM idempotency "
@@ -295,12 +210,7 @@ class Store:
                         (idempotency.scope, idempotency.key),
                     ).fetchone()
                     if found is not None:
-                        if found[0] != idempotency.fingerprint:
-                            raise ApiError(
-                                422,
-                                "Idempotency-Key was already used for a different request",
-                                code="idempotency_key_reused",
-                            )
+                        _check_reuse(found[0], idempotency)
                         return Outcome(found[1], json.loads(found[2]), replayed=True)
                 status, body = fn(conn)
                 if idempotency is not None:
@@ -322,94 +232,61 @@ class Store:
 
     # ------------------------------------------------------------ queries (SQLite thread)
 
+    def now(self) -> str:
+        """The current time from ``clock``, formatted as stored."""
+        return format_timestamp(self.clock())
+
     def categories_page(
         self, conn: sqlite3.Connection, params: ListParams
-    ) -> tuple[list[CategoryRow], str | None]:
-        """Live categories by name after ``params.after``; the next key or ``None``."""
-        rows = _exec(
-            conn,
-            "SELECT name, category_type, description FROM categories "
-            "WHERE deleted_at IS NULL AND (?1 IS NULL OR name {op} ?1) "
-            "ORDER BY name {order} LIMIT ?2",
-            (params.after, params.limit + 1),
-            params.ascending,
-        ).fetchall()
-        items = [CategoryRow(*row) for row in rows[: params.limit]]
-        more = len(rows) > params.limit
-        return items, (items[-1].name if more else None)
+    ) -> tuple[list[CategoryRow], CursorKey | None]:
+        """Categories by name after ``params.after`` (see ``_listing``); the next key."""
+        return _listing.categories_page(conn, params, self.now())
 
     def category(self, conn: sqlite3.Connection, name: str) -> CategoryRow:
         """A live category, or 404."""
-        row = conn.execute(
-            "SELECT name, category_type, description FROM categories "
-            "WHERE name = ? AND deleted_at IS NULL",
-            (name,),
-        ).fetchone()
-        if row is None:
-            raise _not_found(f"category {name!r}")
-        return CategoryRow(*row)
+        return _listing.category(conn, name)
 
     def resources_page(
         self, conn: sqlite3.Connection, category: str, params: ListParams
-    ) -> tuple[list[ResourceRow], str | None]:
-        """The latest live version of each resource of a category, by resource name."""
-        self.category(conn, category)
-        rows = _exec(
-            conn,
-            "SELECT {cols} FROM resources WHERE seq IN ("
-            "SELECT MAX(seq) FROM resources WHERE category = ?1 AND deleted_at IS NULL "
-            "AND (?2 IS NULL OR resource {op} ?2) GROUP BY resource "
-            "ORDER BY resource {order} LIMIT ?3) ORDER BY resource {order}",
-            (category, params.after, params.limit + 1),
-            params.ascending,
-        ).fetchall()
-        items = [_row(row) for row in rows[: params.limit]]
-        more = len(rows) > params.limit
-        return items, (items[-1].resource if more else None)
+    ) -> tuple[list[ResourceRow], CursorKey | None]:
+        """A category's resources by name (see ``_listing``); the next key or ``None``."""
+        return _listing.resources_page(conn, category, params, self.now())
 
     def versions_page(
         self, conn: sqlite3.Connection, category: str, resource: str, params: ListParams
-    ) -> tuple[list[ResourceRow], int | None]:
-        """The live versions of one resource in creation order; 404 if it has none."""
-        self.category(conn, category)
-        if not self._live_versions(conn, category, resource):
-            raise _not_found(f"resource {resource!r} in category {category!r}")
-        rows = _exec(
-            conn,
-            "SELECT {cols} FROM resources "
-            "WHERE category = ?1 AND resource = ?2 AND deleted_at IS NULL "
-            "AND (?3 IS NULL OR seq {op} ?3) ORDER BY seq {order} LIMIT ?4",
-            (category, resource, params.after, params.limit + 1),
-            params.ascending,
-        ).fetchall()
-        items = [_row(row) for row in rows[: params.limit]]
-        more = len(rows) > params.limit
-        return items, (items[-1].seq if more else None)
+    ) -> tuple[list[ResourceRow], CursorKey | None]:
+        """One resource's versions in creation order (see ``_listing``); the next key."""
+        return _listing.versions_page(conn, category, resource, params, self.now())
+
+    def _rows(
+        self, conn: sqlite3.Connection, where: str, args: tuple[Any, ...], now: str
+    ) -> list[ResourceRow]:
+        rows = execute(conn, "SELECT {cols} FROM resources WHERE {where}", args, where=where)
+        return [resource_row(row, now) for row in rows.fetchall()]
 
     def _live_versions(
         self, conn: sqlite3.Connection, category: str, resource: str
     ) -> list[ResourceRow]:
-        rows = _exec(
+        return self._rows(
             conn,
-            "SELECT {cols} FROM resources "
-            "WHERE category = ? AND resource = ? AND deleted_at IS NULL ORDER BY seq",
+            "category = ? AND resource = ? AND deleted_at IS NULL ORDER BY seq",
             (category, resource),
-        ).fetchall()
-        return [_row(row) for row in rows]
+            self.now(),
+        )
 
     def version(
         self, conn: sqlite3.Connection, category: str, resource: str, resource_id: str
     ) -> ResourceRow:
         """One live version, or 404 (deleted, unknown, or under another name)."""
-        row = _exec(
+        rows = self._rows(
             conn,
-            "SELECT {cols} FROM resources WHERE resource_id = ? "
-            "AND category = ? AND resource = ? AND deleted_at IS NULL",
+            "resource_id = ? AND category = ? AND resource = ? AND deleted_at IS NULL",
             (resource_id, category, resource),
-        ).fetchone()
-        if row is None:
-            raise _not_found(f"resource version {resource_id!r} of {category!r}/{resource!r}")
-        return _row(row)
+            self.now(),
+        )
+        if not rows:
+            raise not_found(f"resource version {resource_id!r} of {category!r}/{resource!r}")
+        return rows[0]
 
     # ------------------------------------------------------------ writes (SQLite thread)
 
@@ -446,12 +323,7 @@ class Store:
                 start,
             ),
         )
-        row = _exec(
-            conn,
-            "SELECT {cols} FROM resources WHERE seq = ?",
-            (cursor.lastrowid,),
-        ).fetchone()
-        return _row(row)
+        return self._rows(conn, "seq = ?", (cursor.lastrowid,), now)[0]
 
     def _writable(self, conn: sqlite3.Connection, category: str) -> CategoryRow:
         found = self.category(conn, category)
@@ -460,11 +332,12 @@ class Store:
         return found
 
     def _mark_deleted(self, conn: sqlite3.Connection, rows: list[ResourceRow]) -> list[ResourceRow]:
-        now = format_timestamp(self.clock())
+        now = self.now()
         conn.executemany(
             "UPDATE resources SET deleted_at = ? WHERE seq = ?", [(now, r.seq) for r in rows]
         )
-        return [dataclasses.replace(r, deleted=True) for r in rows]
+        # Read back: deleting a version moves the end of the ones around it.
+        return [self._rows(conn, "seq = ?", (r.seq,), now)[0] for r in rows]
 
     def delete_version(
         self, conn: sqlite3.Connection, category: str, resource: str, resource_id: str
@@ -480,25 +353,17 @@ class Store:
         self._writable(conn, category)
         rows = self._live_versions(conn, category, resource)
         if not rows:
-            raise _not_found(f"resource {resource!r} in category {category!r}")
+            raise not_found(f"resource {resource!r} in category {category!r}")
         return self._mark_deleted(conn, rows)
 
     def delete_category(self, conn: sqlite3.Connection, category: str) -> list[ResourceRow]:
         """Soft-delete a custom category and all its live versions."""
         self._writable(conn, category)
-        rows = [
-            _row(row)
-            for row in _exec(
-                conn,
-                "SELECT {cols} FROM resources "
-                "WHERE category = ? AND deleted_at IS NULL ORDER BY resource, seq",
-                (category,),
-            ).fetchall()
-        ]
-        conn.execute(
-            "UPDATE categories SET deleted_at = ? WHERE name = ?",
-            (format_timestamp(self.clock()), category),
+        now = self.now()
+        rows = self._rows(
+            conn, "category = ? AND deleted_at IS NULL ORDER BY resource, seq", (category,), now
         )
+        conn.execute("UPDATE categories SET deleted_at = ? WHERE name = ?", (now, category))
         return self._mark_deleted(conn, rows)
 
     # ------------------------------------------------------------ conveniences
@@ -536,20 +401,24 @@ class Store:
         """Every version row in creation order, soft-deleted ones included."""
 
         def rows(conn: sqlite3.Connection) -> list[ResourceRow]:
-            return [_row(r) for r in _exec(conn, "SELECT {cols} FROM resources ORDER BY seq")]
+            return self._rows(conn, "1 ORDER BY seq", (), self.now())
 
         return await self.read(rows)
 
 
-class _transaction:
-    """``BEGIN`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
-
-    def __init__(self, conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> None:
-        self._conn = conn
-        self._begin = begin
-
-    def __enter__(self) -> None:
-        self._conn.execute(self._begin)
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+def _check_reuse(stored: str, idempotency: IdempotencyKey) -> None:
+    """422 unless a stored fingerprint is the same request (rows from before the
+    endpoint was part of it hold only the body digest)."""
+    endpoint, _, body = stored.rpartition(":")
+    if endpoint and endpoint != idempotency.endpoint:
+        raise ApiError(
+            422,
+            "Idempotency-Key was already used on another endpoint (method and path)",
+            code="idempotency_key_reused",
+        )
+    if body != idempotency.body:
+        raise ApiError(
+            422,
+            "Idempotency-Key was already used for a different request body",
+            code="idempotency_key_reused",
+        )

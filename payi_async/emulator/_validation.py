@@ -7,14 +7,13 @@ Rules (also in the package docstring):
   ``..``. Category names starting with ``system.`` (any case) are reserved: only the
   five seeded system categories exist there, and nothing can be created into them.
 * ``limit`` is 1 to ``MAX_LIMIT`` (1000), default ``DEFAULT_LIMIT`` (50); a larger or
-  smaller value is refused with 400, never clamped.
+  smaller value, or anything but ASCII digits, is refused with 400, never clamped.
+* ``Active`` is ``true`` or ``false`` (any case); anything else is a 400.
 * Every validation error is a 400 whose message names the field.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import re
@@ -23,19 +22,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from multidict import MultiMapping
+
+from ._cursor import CursorKey, KeyKind, decode_cursor
 from ._errors import ApiError
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "MAX_JSON_DEPTH",
     "MAX_LIMIT",
     "MAX_NAME_LENGTH",
     "CreateBody",
     "ListParams",
     "check_name",
-    "decode_cursor",
-    "encode_cursor",
     "format_timestamp",
     "is_reserved_category",
+    "parse_active",
     "parse_create_body",
     "parse_json",
     "parse_list_params",
@@ -45,6 +47,8 @@ __all__ = [
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_NAME_LENGTH = 256
+#: Deepest nesting of arrays and objects a request body may have.
+MAX_JSON_DEPTH = 32
 _MAX_INT = 2**63 - 1
 
 
@@ -105,12 +109,23 @@ def parse_timestamp(field: str, value: str) -> datetime:
         )
     except ValueError as exc:
         raise _bad(f"{field} is not a valid date-time: {value!r} ({exc})") from None
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise _bad(
+            f"{field} is outside the storable range once converted to UTC "
+            f"(0001-01-01 to 9999-12-31): {value!r}"
+        ) from None
 
 
 def format_timestamp(moment: datetime) -> str:
-    """UTC, microseconds, ``Z``: ``2025-01-01T00:00:00.000000Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC, microseconds, ``Z``: ``2025-01-01T00:00:00.000000Z``; the year always has
+    four digits (``0999-...``), so stored strings sort in time order and parse back."""
+    utc = moment.astimezone(timezone.utc)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}Z"
+    )
 
 
 # ---------------------------------------------------------------- create body
@@ -131,20 +146,44 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _too_deep() -> ApiError:
+    return _bad(f"body is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse containers nested deeper than ``MAX_JSON_DEPTH`` (iteratively, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+
+
 def parse_json(raw: bytes) -> Any:
-    """Decode a JSON body, refusing ``NaN``/``Infinity`` and bad UTF-8 with 400."""
+    """Decode a JSON body, refusing ``NaN``/``Infinity``, bad UTF-8, numbers too long to
+    read and nesting deeper than ``MAX_JSON_DEPTH`` with 400."""
     if not raw.strip():
         raise _bad("body is required: a JSON object with units")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        raise _too_deep() from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad(f"body is not valid JSON: {exc}") from None
+    if isinstance(value, (dict, list)):
+        _check_depth(value)
+    return value
 
 
 def _price(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _bad(f"{field} must be a number, not {type(value).__name__}")
-    price = float(value)
+    try:
+        price = float(value)
+    except OverflowError:
+        raise _bad(f"{field} does not fit a 64-bit float") from None
     if not math.isfinite(price):
         raise _bad(f"{field} must be finite")
     if price < 0:
@@ -165,6 +204,15 @@ def _max_units(body: Mapping[str, Any], field: str) -> int | None:
     return value
 
 
+def _is_unicode(text: str) -> bool:
+    """False for a string holding lone surrogates (JSON lets ``\\ud800`` through)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_create_body(body: object) -> CreateBody:
     """Validate a decoded Create Resource body; unknown fields are ignored."""
     if not isinstance(body, dict):
@@ -181,13 +229,16 @@ def parse_create_body(body: object) -> CreateBody:
         where = f"units.{name}"
         if not name:
             raise _bad("units must not have an empty unit name")
+        if not _is_unicode(name):
+            raise _bad(f"units has a unit name that is not valid Unicode: {name!r}")
         if not isinstance(unit, dict):
             raise _bad(f"{where} must be an object, not {type(unit).__name__}")
         prices: dict[str, float] = {}
         for key in ("input_price", "output_price"):
-            if key not in unit or unit[key] is None:
-                raise _bad(f"{where}.{key} is required")
-            prices[key] = _price(f"{where}.{key}", unit[key])
+            # Either price may be left out or null (a cached-input unit has no output
+            # price), as in the hosted API; only the ones given are stored.
+            if unit.get(key) is not None:
+                prices[key] = _price(f"{where}.{key}", unit[key])
         units[name] = prices
     start = body.get("start_timestamp")
     if start is not None and not isinstance(start, str):
@@ -206,66 +257,62 @@ def parse_create_body(body: object) -> CreateBody:
 
 @dataclass(frozen=True)
 class ListParams:
-    """``limit``, direction and the keyset position a page starts after (or ``None``)."""
+    """``limit``, direction, the keyset position a page starts after (or ``None``) and
+    the ``Active`` filter (``None`` when not sent)."""
 
     limit: int
     ascending: bool
-    after: str | int | None
+    after: CursorKey | None
+    active: bool | None = None
 
 
-def _cursor_error() -> ApiError:
-    return _bad("cursor is not a cursor of this listing")
+_LIST_PARAMETERS = ("cursor", "limit", "sort_ascending", "Active")
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
-def encode_cursor(listing: str, ascending: bool, after: str | int) -> str:
-    """An opaque cursor: URL-safe base64 of ``{"l": listing, "a": asc, "k": key}``."""
-    raw = json.dumps({"l": listing, "a": ascending, "k": after}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+def _boolean(name: str, raw: str | None) -> bool | None:
+    if raw in (None, ""):
+        return None
+    assert raw is not None
+    lowered = raw.lower()
+    if lowered not in ("true", "false"):
+        raise _bad(f"{name} must be true or false, not {raw!r}")
+    return lowered == "true"
 
 
-def decode_cursor(listing: str, cursor: str) -> tuple[bool, str | int]:
-    """The direction and key of a cursor made by ``encode_cursor`` for ``listing``."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
-    except (ValueError, UnicodeError, binascii.Error):
-        raise _cursor_error() from None
-    if not isinstance(data, dict) or data.get("l") != listing:
-        raise _cursor_error()
-    ascending, key = data.get("a"), data.get("k")
-    if not isinstance(ascending, bool) or isinstance(key, bool):
-        raise _cursor_error()
-    if not isinstance(key, (str, int)):
-        raise _cursor_error()
-    return ascending, key
+def parse_active(query: MultiMapping[str]) -> bool | None:
+    """The ``Active`` filter of a list call (``true``/``false``), ``None`` if not sent."""
+    return _boolean("Active", query.get("Active"))
 
 
-def parse_list_params(query: Mapping[str, str], listing: str) -> ListParams:
-    """Read ``cursor``, ``limit`` and ``sort_ascending``; other parameters are ignored.
+def parse_list_params(
+    query: MultiMapping[str], listing: str, kind: KeyKind, secret: bytes
+) -> ListParams:
+    """Read ``cursor``, ``limit``, ``sort_ascending`` and ``Active``; other parameters
+    are ignored, and each of these may be sent at most once.
 
     A cursor carries its direction: ``sort_ascending`` may be left out on later pages,
-    but if it is sent it must agree with the cursor.
+    but if it is sent it must agree with the cursor. ``listing`` names the listing
+    (the filter included) whose cursors are accepted; ``kind`` is its cursor key.
     """
+    for name in _LIST_PARAMETERS:
+        if len(query.getall(name, ())) > 1:
+            raise _bad(f"{name} must be given at most once")
     limit = DEFAULT_LIMIT
     raw_limit = query.get("limit")
     if raw_limit not in (None, ""):
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            raise _bad(f"limit must be an integer, not {raw_limit!r}") from None
+        assert raw_limit is not None
+        if _DIGITS.fullmatch(raw_limit) is None:
+            raise _bad(f"limit must be an integer, not {raw_limit[:40]!r}")
+        limit = int(raw_limit)
         if not 1 <= limit <= MAX_LIMIT:
             raise _bad(f"limit must be between 1 and {MAX_LIMIT}")
-    ascending: bool | None = None
-    raw_sort = query.get("sort_ascending")
-    if raw_sort not in (None, ""):
-        lowered = raw_sort.lower()
-        if lowered not in ("true", "false"):
-            raise _bad(f"sort_ascending must be true or false, not {raw_sort!r}")
-        ascending = lowered == "true"
+    ascending = _boolean("sort_ascending", query.get("sort_ascending"))
+    active = parse_active(query)
     cursor = query.get("cursor")
     if not cursor:
-        return ListParams(limit, True if ascending is None else ascending, None)
-    cursor_ascending, key = decode_cursor(listing, cursor)
+        return ListParams(limit, True if ascending is None else ascending, None, active)
+    cursor_ascending, key = decode_cursor(secret, listing, kind, cursor)
     if ascending is not None and ascending != cursor_ascending:
         raise _bad("sort_ascending does not match the cursor's sort order")
-    return ListParams(limit, cursor_ascending, key)
+    return ListParams(limit, cursor_ascending, key, active)

@@ -6,7 +6,8 @@ Fixtures:
   thread and event loop), usable from sync and async tests alike; stopped after the
   test. Configure it per test with the marker
   ``@pytest.mark.payi_emulator(shapes="hosted", faults=Faults(...), api_key=...)``
-  (any ``LocalPayiServer`` argument).
+  (any ``LocalPayiServer`` argument). A test fails if the server answered any 5xx
+  that was not an injected fault: that is an emulator bug, never the test's input.
 * ``payi_emulator_env``: the same server, with ``PAYI_BASE_URL`` and ``PAYI_API_KEY``
   set to it for the test, so code that reads the environment talks to it.
 
@@ -74,6 +75,14 @@ def payi_emulator(request: pytest.FixtureRequest) -> Iterator[ThreadedPayiServer
         options.update(marker.kwargs)
     with ThreadedPayiServer(**options) as server:
         yield server
+        _assert_no_internal_errors(server)
+
+
+def _assert_no_internal_errors(server: ThreadedPayiServer) -> None:
+    errors = server.internal_errors
+    if errors:
+        listed = "; ".join(f"{e.method} {e.path} -> {e.status}" for e in errors[:5])
+        pytest.fail(f"the Pay-i emulator answered {len(errors)} internal error(s): {listed}")
 
 
 @pytest.fixture

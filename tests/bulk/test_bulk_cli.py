@@ -71,7 +71,7 @@ def test_import_export_round_trip(
     assert len(lines) == (150 if fmt == "jsonl" else 1 + 150 + image_rows)
 
     # Delete everything, import the export, export again: the same rows come back.
-    assert main([*connect(threaded_server), "delete", "custom.trip"]) == 0
+    assert main([*connect(threaded_server), "delete", "custom.trip", "--yes"]) == 0
     assert main([*connect(threaded_server), "import", str(first)]) == 0
     second = tmp_path / f"second.{fmt}"
     assert main([*export, "-o", str(second)]) == 0
@@ -121,7 +121,7 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_sent(
         assert f"prices.jsonl:{line}: " in err and words in err, (line, err)
     assert "prices.jsonl:1:" not in err and "prices.jsonl:9:" not in err
     assert "5 bad row(s)" in err and "nothing was sent" in err
-    assert [json.loads(r)["line"] for r in report.read_text().splitlines()] == [2, 5, 6, 7, 8]
+    assert [json.loads(r)["_line"] for r in report.read_text().splitlines()] == [2, 5, 6, 7, 8]
     assert threaded_server.request_count == before
 
 
@@ -178,8 +178,9 @@ def test_failed_items_give_exit_status_1_and_a_report(
     assert "prices.jsonl:12: PermissionDeniedError" in err
     assert "Created 29 of 30 items" in err
     (record,) = [json.loads(line) for line in report.read_text().splitlines()]
-    assert record["line"] == 12 and record["index"] == 11 and record["status_code"] == 403
-    assert record["item"]["category"] == "system.openai"
+    assert record["_line"] == 12 and record["_status_code"] == 403
+    assert "PermissionDeniedError" in record["_error"]
+    assert record["category"] == "system.openai" and record["resource"] == "model-0000011"
     assert len(threaded_versions_in(threaded_server, "custom.partly")) == 29
 
 
@@ -217,11 +218,11 @@ def test_tables_and_deletes(
 
     delete = [*connect(threaded_server), "delete", "custom.tables"]
     assert main([*delete, "model-0000000", first]) == 0
-    assert main([*delete, "model-0000001"]) == 0
+    assert main([*delete, "model-0000001", "--yes"]) == 0
     assert main([*connect(threaded_server), "export", "custom.tables", "--all-versions"]) == 0
     exported = [json.loads(line)["resource"] for line in capsys.readouterr().out.splitlines()]
     assert sorted(exported) == ["model-0000000", "model-0000002"]
-    assert main(delete) == 0
+    assert main([*delete, "--yes"]) == 0
     assert main([*connect(threaded_server), "resources", "custom.tables"]) == 1
     assert "404" in capsys.readouterr().err
 
@@ -299,7 +300,8 @@ def test_ctrl_c_reports_what_was_done(threaded_server: ThreadedPayiServer, tmp_p
     assert "Interrupted. Created " in err
     created = int(err.split("Interrupted. Created ")[1].split()[0])
     in_flight = [json.loads(line) for line in report.read_text().splitlines()]
-    assert in_flight and all("CancelledError" in r["error"] for r in in_flight)
+    assert in_flight and all("CancelledError" in r["_error"] for r in in_flight)
+    assert f"payi-resources apply {source}" in err
     stored = len(threaded_versions_in(threaded_server, "custom.sigint"))
     assert created <= stored <= created + len(in_flight) < 20_000
 

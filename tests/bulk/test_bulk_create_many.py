@@ -85,8 +85,8 @@ async def test_hard_failures_fail_alone_with_their_index(
             if i % 50 == 7:  # refused before sending: a negative price
                 row["units"] = {"text": {"input_price": -1.0, "output_price": 0.0}}
                 bad[i] = ValueError
-            elif i % 50 == 19:  # refused by the server: 400, not retried
-                row["start_timestamp"] = "the first of never"
+            elif i % 50 == 19:  # refused by the server (names up to 256): 400, not retried
+                row["resource"] += "x" * 300
                 bad[i] = BadRequestError
             elif i % 50 == 33:  # refused by the server: 403 for the reserved prefix
                 row["category"] = "system.not-yours"
@@ -102,7 +102,7 @@ async def test_hard_failures_fail_alone_with_their_index(
     assert set(failed) == set(bad)
     for index, failure in failed.items():
         assert isinstance(failure.error, bad[index]), failure.message
-        assert failure.item["resource"] == f"model-{index:07d}"
+        assert failure.item["resource"].startswith(f"model-{index:07d}")
     stored = await versions_in(server, "custom.mixed")
     assert len(stored) == 600 - len(bad) == len(result.created)
     assert duplicates(stored) == {}

@@ -98,3 +98,36 @@ def test_a_version_written_as_rows_reads_back_as_the_same_create(tmp_path: Path)
         assert isinstance(entry, Parsed), entry
         assert import_row(entry.item) == import_row(version)
     assert len(list(csv_rows(version))) == 2
+
+
+def test_a_version_with_partial_units_exports_and_imports_again(tmp_path: Path) -> None:
+    version = CategoryResourceResponse(
+        resource_id="rsrc_2",
+        category="custom.x",
+        resource="m",
+        units={
+            "text": Units(1e-07, 3.3e-07),
+            "text_cached": Units(input_price=2.5e-08),
+            "out_only": Units(output_price=0.5),
+            "neither": Units(),
+        },
+    )
+    assert import_row(version)["units"] == {
+        "text": {"input_price": 1e-07, "output_price": 3.3e-07},
+        "text_cached": {"input_price": 2.5e-08},
+        "out_only": {"output_price": 0.5},
+        "neither": {},
+    }
+    rows = list(csv_rows(version))
+    assert rows[1][3:5] == ["2.5e-08", ""]
+    assert rows[3][3:5] == ["", ""]
+    for fmt in ("jsonl", "csv"):
+        stream = io.StringIO()
+        if fmt == "csv":
+            write_csv_header(stream)
+        write_row(stream, fmt, version)
+        path = tmp_path / f"p.{fmt}"
+        path.write_text(stream.getvalue(), "utf-8", newline="")
+        (entry,) = parsed(path, fmt)
+        assert isinstance(entry, Parsed), entry
+        assert import_row(entry.item) == import_row(version)

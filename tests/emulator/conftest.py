@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
 import aiohttp
@@ -26,6 +26,26 @@ def api_url(server: LocalPayiServer, *segments: str, **query: str) -> URL:
     path = "/".join(["/api/v1/categories", *(quote(s, safe="") for s in segments)])
     url = URL(server.base_url + path, encoded=True)
     return url.with_query(query) if query else url
+
+
+@pytest.fixture(autouse=True)
+def no_internal_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[LocalPayiServer]]:
+    """Fail the test if any emulator it started answered a 5xx that was not injected.
+
+    Yields the servers started so far; a test that provokes an internal error on
+    purpose removes its server from the list.
+    """
+    started: list[LocalPayiServer] = []
+    original = LocalPayiServer.start
+
+    async def start(self: LocalPayiServer) -> None:
+        started.append(self)
+        await original(self)
+
+    monkeypatch.setattr(LocalPayiServer, "start", start)
+    yield started
+    errors = [f"{e.method} {e.path} -> {e.status}" for s in started for e in s.internal_errors]
+    assert not errors, f"the emulator answered internal errors: {errors}"
 
 
 @pytest.fixture

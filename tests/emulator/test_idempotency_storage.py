@@ -9,7 +9,7 @@ import aiohttp
 
 from payi_async.emulator import LocalPayiServer
 
-from .conftest import UNITS, api_url, create, list_all
+from .conftest import UNITS, api_url, create, get_json, list_all
 
 
 async def _post(
@@ -47,15 +47,21 @@ async def test_same_key_with_other_body_is_422_and_creates_nothing(
     assert len(await list_all(http, server, "custom.idem", "resources", "r")) == 1
 
 
-async def test_key_is_scoped_per_path_and_failures_are_not_remembered(
+async def test_key_reused_on_another_path_is_422_and_failures_are_not_remembered(
     server: LocalPayiServer, http: aiohttp.ClientSession
 ) -> None:
     assert (await _post(http, server, "r", {"units": {}}, "key-3"))[0] == 400
     assert (await _post(http, server, "r", {"units": UNITS}, "key-3"))[0] == 201
-    status, other, headers = await _post(http, server, "s", {"units": UNITS}, "key-3")
-    assert status == 201  # type: ignore[operator]
+    status, error, headers = await _post(http, server, "s", {"units": UNITS}, "key-3")
+    assert status == 422
+    assert "another endpoint" in error["message"]  # type: ignore[index]
     assert "Idempotent-Replayed" not in headers  # type: ignore[operator]
-    assert other["resource"] == "s"  # type: ignore[index]
+    async with http.delete(
+        api_url(server, "custom.idem", "resources", "r"), headers={"Idempotency-Key": "key-3"}
+    ) as response:
+        assert response.status == 422
+    assert len(await list_all(http, server, "custom.idem", "resources", "r")) == 1
+    await get_json(http, api_url(server, "custom.idem", "resources", "s"), status=404)
 
 
 async def test_concurrent_creates_with_one_key_make_one_version(

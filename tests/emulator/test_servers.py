@@ -16,6 +16,9 @@ import aiohttp
 import pytest
 
 from payi_async.emulator import Faults, LocalPayiServer, ThreadedPayiServer
+from payi_async.emulator.__main__ import main as emulator_main
+from payi_async.emulator._server import is_loopback
+from payi_async.emulator.pytest_plugin import _assert_no_internal_errors
 
 from .conftest import api_url
 
@@ -169,3 +172,69 @@ def test_cli_fault_flags_and_bad_values() -> None:
     )
     assert bad.returncode == 2
     assert "error_rate" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("192.168.1.5", False),
+        ("example.com", False),
+    ],
+)
+def test_beyond_loopback_the_default_key_is_refused(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+    if loopback:
+        LocalPayiServer(host=host)
+    else:
+        with pytest.raises(ValueError, match="api_key"):
+            LocalPayiServer(host=host)
+        LocalPayiServer(host=host, api_key="a-key-of-my-own")  # accepted (not started)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--host", "0.0.0.0"],
+        ["--host", "192.168.1.5", "--port", "8080"],
+        ["--host", "0.0.0.0", "--api-key", "payi-emulator-key"],
+        ["--api-key", ""],
+    ],
+)
+def test_cli_refuses_to_listen_beyond_loopback_without_a_key(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert emulator_main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--api-key" in captured.err
+
+
+def test_plugin_check_fails_on_an_internal_error_but_not_on_injected_ones(
+    no_internal_errors: list[LocalPayiServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ThreadedPayiServer(
+        faults=Faults(error_rate=1.0, error_statuses=(500,), max_faults=1)
+    ) as server:
+        assert _get(server.base_url, server.api_key)[0] == 500  # injected: not a bug
+        _assert_no_internal_errors(server)
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("an emulator bug")
+
+        monkeypatch.setattr(server.store, "categories_page", broken)
+        status, body = _get(server.base_url, server.api_key)
+        assert (status, body["message"]) == (500, "internal emulator error")
+        with pytest.raises(
+            pytest.fail.Exception, match=r"1 internal error.*GET /api/v1/categories -> 500"
+        ):
+            _assert_no_internal_errors(server)
+    no_internal_errors.remove(server.server)  # provoked on purpose

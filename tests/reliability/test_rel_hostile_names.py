@@ -44,7 +44,7 @@ ONE_SEGMENT = [
 ]
 
 REFUSED = [
-    ("", "must not be empty"),
+    ("", "Expected a non-empty value for"),
     (".", "must not be '.'"),
     ("..", "must not be '..'"),
     ("x" * 10_000, "too long"),

@@ -109,3 +109,27 @@ def test_models_and_errors_are_the_same_classes() -> None:
     for name in ("CategoryResourceResponse", "Units", "NotFoundError", "APIStatusError"):
         assert getattr(payi_sync, name) is getattr(payi_async, name)
     assert set(payi_sync.__all__) >= {"Payi", "SyncCursorPage", "NotFoundError"}
+
+
+def test_response_views_are_a_generated_property_kind(unasync: ModuleType) -> None:
+    files = unasync.generate()
+    for out, classes in (("_resources.py", 2), ("_client.py", 1)):
+        source = files[out]
+        for name in ("with_raw_response", "with_streaming_response"):
+            assert source.count(f"def {name}(self) -> ResponseView:") == classes
+            assert source.count(f"return ResponseView(self._async.{name}, self._portal)") == classes
+        assert "from payi_async._sync_response import ResponseView" in source
+        assert "AsyncResponseView" not in source
+        assert "async with" not in source and "await " not in source
+
+
+def test_a_new_response_method_needs_no_blocking_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The blocking view wraps whatever the async view offers: nothing per method.
+    monkeypatch.setattr(AsyncResources, "_response_methods", frozenset({"retrieve", "ping"}))
+    monkeypatch.setattr(AsyncResources, "ping", _ping, raising=False)
+    with payi_sync.Payi(api_key="k", base_url="http://127.0.0.1:9") as client:
+        view = client.categories.resources.with_raw_response
+        assert callable(view.ping)
+        assert view.ping.__doc__ == "Say hello back."
+        with pytest.raises(AttributeError):
+            view.list  # noqa: B018

@@ -150,7 +150,7 @@ async def test_debug_logs_of_a_failing_call_never_hold_the_key(
     with pytest.raises(InternalServerError) as caught:
         await retrieve(client, extra_headers={"X-Extra": "e"})
     assert len(caplog.records) >= 5  # 3 answers, 2 retries
-    assert "retry 2" in caplog.text
+    assert "(3/3) after status 500" in caplog.text
     assert KEY not in caplog.text
     assert KEY not in str(caught.value)
     for record in caplog.records:

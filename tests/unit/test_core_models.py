@@ -14,15 +14,18 @@ from aioresponses import aioresponses
 from payi_async import (
     APIResponseValidationError,
     AsyncPayi,
+    AwsBedrockResource,
     CategoryDeleteResourceResponse,
     CategoryDeleteResponse,
     CategoryResourceResponse,
     CategoryResponse,
+    GoogleVertexResource,
     Units,
 )
 
 ANY = re.compile(r"^https://api\.test/.*$")
 RESOURCE_URL = f"{BASE}/api/v1/categories/c/resources/r/i"
+MAPPED_FIELDS = ("host_name", "mapping_name", "resource", "category", "scope", "sub_scope")
 
 
 async def retrieve(client: AsyncPayi) -> CategoryResourceResponse:
@@ -107,32 +110,30 @@ async def test_unknown_fields_are_kept_in_extra_and_written_back(
     api: aioresponses, client: AsyncPayi
 ) -> None:
     extra = {
-        "active": True,
-        "proxy_allowed": False,
-        "end_timestamp": None,
-        "mapped_resource": {
-            "host_name": "h",
-            "mapping_name": "m",
-            "resource": "gpt-4o",
-            "category": "system.azureopenai",
-            "scope": "datazone",
-            "sub_scope": "eu",
-        },
-        "azure_resource": {"ptus": 3},
+        "future_flag": True,
+        "future_window": None,
+        "future_shape": {"scope": "datazone", "sub_scope": "eu"},
     }
     units = {"text": {"input_price": 1.0, "output_price": 2.0, "cached_input_price": 0.5}}
-    api.get(ANY, payload=resource_json(units=units, **extra))
+    hosted = {"active": True, "mapped_resource": {"scope": "global", "tier": "x"}}
+    api.get(ANY, payload=resource_json(units=units, **hosted, **extra))
     result = await retrieve(client)
 
     assert dict(result.extra) == extra
-    assert result.extra["mapped_resource"]["scope"] == "datazone"
+    assert result.extra["future_shape"]["scope"] == "datazone"
     assert dict(result.units["text"].extra) == {"cached_input_price": 0.5}
+    assert result.mapped_resource is not None
+    assert dict(result.mapped_resource.extra) == {"tier": "x"}
     with pytest.raises(TypeError):
-        result.extra["active"] = False  # type: ignore[index]
+        result.extra["future_flag"] = False  # type: ignore[index]
 
     as_dict = result.to_dict()
-    assert as_dict == resource_json(units=units, **extra)
-    assert json.loads(result.to_json()) == resource_json(units=units, **extra)
+    assert {k: val for k, val in as_dict.items() if val is not None} == {
+        k: val
+        for k, val in resource_json(units=units, **hosted, **extra).items()
+        if val is not None
+    } | {"mapped_resource": {**dict.fromkeys(MAPPED_FIELDS), "scope": "global", "tier": "x"}}
+    assert json.loads(result.to_json()) == as_dict
     assert json.loads(result.to_json(indent=2)) == as_dict
     assert "\n" in result.to_json(indent=2)
 
@@ -197,9 +198,11 @@ async def test_hosted_resource_shape_parses(api: aioresponses, client: AsyncPayi
     api.get(ANY, payload=hosted)
     result = await retrieve(client)
     assert result.start_timestamp == "2024-01-01T00:00:00Z"
-    assert result.extra["active"] is True
-    assert result.extra["proxy_allowed"] is True
-    assert result.extra["aws_bedrock_resource"] == {"model_units": 2}
+    assert (result.active, result.proxy_allowed, result.character_billing) == (True, True, False)
+    assert result.aws_bedrock_resource == AwsBedrockResource(model_units=2)
+    assert result.google_vertex_resource == GoogleVertexResource(gsus=1)
+    assert (result.cost_per_hour, result.large_context_threshold) == (1.25, 128000)
+    assert result.extra == {}
     assert result.to_dict()["cost_per_hour"] == 1.25
 
 

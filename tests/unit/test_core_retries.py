@@ -410,13 +410,14 @@ async def test_retries_are_logged_at_debug_without_the_key(
         await create(payi)
     records = [r for r in caplog.records if r.name.startswith("payi_async")]
     text = "\n".join(r.getMessage() for r in records)
-    assert "retry 1" in text
-    assert "retry 2" in text
-    assert "503" in text
-    assert "refused" in text
+    # Each retry at INFO (contract C2), the rest at DEBUG.
+    assert "(2/3) after a connection error" in text
+    assert "(3/3) after status 503" in text
     assert KEY not in text
     assert KEY not in caplog.text
-    assert all(r.levelno == logging.DEBUG for r in records)
+    retries = [r for r in records if hasattr(r, "payi_retry")]
+    assert len(retries) == 3 and all(r.levelno == logging.INFO for r in retries)
+    assert all(r.levelno == logging.DEBUG for r in records if r not in retries)
 
 
 async def test_a_delete_keeps_one_idempotency_key_across_its_retries(
