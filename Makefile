@@ -7,28 +7,33 @@ PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.pip-stamp
 DEMO_STAMP := $(VENV)/.demo-stamp
 STAMP := $(VENV)/.installed-stamp
+# pyproject.toml's [build-system] requires, installed into the venv once so that each
+# editable install skips making an isolated build environment (pip checks the version).
+BUILD_DEPS := 'setuptools>=68'
+PIP_INSTALL = $(PY) -m pip install --quiet --no-build-isolation --check-build-dependencies
 
 .PHONY: test lint typecheck unit demo bench generate emulator clean
 
 # A venv made without ensurepip is ready in a fraction of the time; the base pip
 # (>= 22.3 has --python) then puts a current pip into it. Otherwise ensurepip does.
-$(PIP_STAMP):
+$(PIP_STAMP): Makefile
 	$(PYTHON) -m venv --without-pip $(VENV)
 	if $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then \
-		$(PYTHON) -m pip --python $(PY) install --quiet --no-compile --upgrade pip; \
+		$(PYTHON) -m pip --python $(PY) install --quiet --no-compile --upgrade pip $(BUILD_DEPS); \
 	else \
-		$(PY) -m ensurepip --default-pip && $(PY) -m pip install --quiet --upgrade pip; \
+		$(PY) -m ensurepip --default-pip && \
+		$(PY) -m pip install --quiet --upgrade pip $(BUILD_DEPS); \
 	fi
 	touch $@
 
 # What `make demo` and `make emulator` need. Modules are compiled when first imported.
 $(DEMO_STAMP): pyproject.toml | $(PIP_STAMP)
-	$(PY) -m pip install --quiet --no-compile -e '.[cli]'
+	$(PIP_INSTALL) --no-compile -e '.[cli]'
 	touch $@
 
 # Everything: the cli extra too, so that this venv also serves `make demo`.
 $(STAMP): pyproject.toml | $(PIP_STAMP)
-	$(PY) -m pip install --quiet -e '.[cli,dev]'
+	$(PIP_INSTALL) -e '.[cli,dev]'
 	touch $@ $(DEMO_STAMP)
 
 lint: $(STAMP)
