@@ -19,16 +19,16 @@ PIP_INSTALL = $(PY) -m pip install --quiet --no-build-isolation --check-build-de
 $(PIP_STAMP): Makefile
 	$(PYTHON) -m venv --without-pip $(VENV)
 	if $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; then \
-		$(PYTHON) -m pip --python $(PY) install --quiet --no-compile --upgrade pip $(BUILD_DEPS); \
+		$(PYTHON) -m pip --python $(PY) install --quiet --upgrade pip $(BUILD_DEPS); \
 	else \
 		$(PY) -m ensurepip --default-pip && \
 		$(PY) -m pip install --quiet --upgrade pip $(BUILD_DEPS); \
 	fi
 	touch $@
 
-# What `make demo` and `make emulator` need. Modules are compiled when first imported.
+# What `make demo` and `make emulator` need.
 $(DEMO_STAMP): pyproject.toml | $(PIP_STAMP)
-	$(PIP_INSTALL) --no-compile -e '.[cli]'
+	$(PIP_INSTALL) -e '.[cli]'
 	touch $@
 
 # Everything: the cli extra too, so that this venv also serves `make demo`.
