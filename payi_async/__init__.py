@@ -10,6 +10,8 @@ from ._catalog import CatalogPlan, CatalogResult
 
 # The client and its options
 from ._client import DEFAULT_BASE_URL, AsyncPayi
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, Timeout
+from ._converter import ResponseContext
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -18,6 +20,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    CauseSummary,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -44,14 +47,18 @@ from ._models import (
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._resources import AsyncCategories, AsyncResources
 from ._response import AsyncAPIResponse, AsyncResponseContextManager, AsyncResponseView, RequestInfo
-from ._retry import RetryPolicy
-from ._transport import Timeout
+from ._retry import RetryNotice, RetryPolicy
 from ._version import __version__
 
 __all__ = [
     # client
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
     "AsyncPayi",
+    "NOT_GIVEN",
+    "NotGiven",
+    "RetryNotice",
     "RetryPolicy",
     "Timeout",
     "__version__",
@@ -65,6 +72,7 @@ __all__ = [
     "AsyncResponseContextManager",
     "AsyncResponseView",
     "RequestInfo",
+    "ResponseContext",
     # bulk creates
     "BulkCreated",
     "BulkFailure",
@@ -92,6 +100,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CauseSummary",
     "ConflictError",
     "InternalServerError",
     "NoVersionInEffectError",

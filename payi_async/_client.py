@@ -3,38 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import os
-from collections.abc import Mapping, Sequence
-from types import TracebackType
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import MappingProxyType, TracebackType
 from typing import Any, ClassVar
-from urllib.parse import quote, urlencode
 
+from multidict import CIMultiDict
 from yarl import URL
 
+from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    Limits,
+    NotGiven,
+    Timeout,
+)
+from ._request import KEY_HEADER, build_request, query_pairs
 from ._resources import AsyncCategories
 from ._response import AsyncResponseView
 from ._retry import RetryPolicy
-from ._transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT,
-    Response,
-    StreamedResponse,
-    Timeout,
-    Transport,
-)
+from ._transport import Response, StreamedResponse, Transport, user_agent
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncPayi"]
 
 DEFAULT_BASE_URL = "https://api.pay-i.com"
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "<unset>"
-
-
-_UNSET: Any = _Unset()
 
 
 class AsyncPayi:
@@ -42,11 +36,13 @@ class AsyncPayi:
 
     ``api_key`` falls back to ``$PAYI_API_KEY``, ``base_url`` to ``$PAYI_BASE_URL``
     and then ``https://api.pay-i.com``. ``timeout`` is seconds for every phase of an
-    attempt or a ``Timeout``; ``max_retries`` extra attempts follow a failed one
-    (see the README's Reliability section). One connection pool per client, opened on
-    first use; close it with ``await client.close()``, or use
+    attempt or a ``Timeout``; ``max_retries`` extra attempts follow a failed one, or a
+    ``RetryPolicy`` says how to retry (see the README's Reliability section).
+    ``default_headers`` and ``default_query`` go with every request. One connection
+    pool per client, opened on first use; close it with ``await client.close()``, or use
     ``async with AsyncPayi() as client:``.
     A client belongs to the event loop that first used it.
+    ``PAYI_LOG=info`` or ``PAYI_LOG=debug`` logs to stderr.
     """
 
     #: Categories, their resources and the resources' versions.
@@ -61,39 +57,82 @@ class AsyncPayi:
         base_url: str | None = None,
         *,
         timeout: float | Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | RetryPolicy = 2,
         default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
         connection_limit: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        if api_key is not None and not isinstance(api_key, str):
-            raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
-        key = api_key if api_key is not None else os.environ.get("PAYI_API_KEY")
-        if not key:
-            raise ValueError(
-                "no API key: pass api_key=... or set the PAYI_API_KEY environment variable"
-            )
+        _configure_logging()
+        if api_key is None:
+            api_key = os.environ.get("PAYI_API_KEY")
+            if not api_key:
+                raise ValueError(
+                    "no API key: pass api_key=... or set the PAYI_API_KEY environment variable"
+                )
         if base_url is None:
             base_url = os.environ.get("PAYI_BASE_URL") or DEFAULT_BASE_URL
-        url = _check_base_url(base_url)
-        _check_count("max_retries", max_retries, minimum=0)
         _check_count("connection_limit", connection_limit, minimum=1)
         _check_count("max_response_bytes", max_response_bytes, minimum=1)
-        self._timeout = Timeout.of(timeout)
-        self._policy = RetryPolicy(max_retries=max_retries)
-        self._transport = Transport(
-            base_url=url,
-            api_key=key,
-            default_headers=_check_headers("default_headers", default_headers),
-            connection_limit=connection_limit,
-            max_response_bytes=max_response_bytes,
+        self._transport = Transport(Limits(connection_limit, max_response_bytes))
+        self._set_options(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers or {},
+            default_query=default_query or {},
         )
         self.categories = AsyncCategories(self)
+
+    def _set_options(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float | Timeout,
+        max_retries: int | RetryPolicy,
+        default_headers: Mapping[str, str],
+        default_query: Mapping[str, object],
+    ) -> None:
+        if not isinstance(api_key, str):
+            raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
+        if not api_key:
+            raise ValueError("api_key must not be empty")
+        _check_headers("api_key", {KEY_HEADER: api_key})
+        self._api_key = api_key
+        self._base_url = _check_base_url(base_url)
+        self._timeout = Timeout.of(timeout)
+        self._policy = _policy(max_retries)
+        self._default_headers = dict(_check_headers("default_headers", default_headers) or {})
+        self._default_query = dict(default_query)
+        self._default_query_pairs = query_pairs("default_query", default_query)
+        self._headers: CIMultiDict[str] | None = None
+        # Every key this client may send is masked wherever an answer echoes it.
+        self._transport.secrets.add(api_key)
+        for name, value in self._default_headers.items():
+            if name.lower() == KEY_HEADER.lower():
+                self._transport.secrets.add(value)
+
+    @property
+    def api_key(self) -> str:
+        """The API key sent with every request (``repr`` shows ``***``)."""
+        return self._api_key
 
     @property
     def base_url(self) -> str:
         """The API's root URL."""
-        return self._transport.base_url
+        return self._base_url
+
+    @property
+    def default_headers(self) -> Mapping[str, str]:
+        """Headers sent with every request, besides the key and ``User-Agent``."""
+        return MappingProxyType(self._default_headers)
+
+    @property
+    def default_query(self) -> Mapping[str, object]:
+        """Query parameters sent with every request."""
+        return MappingProxyType(self._default_query)
 
     @property
     def timeout(self) -> Timeout:
@@ -124,19 +163,46 @@ class AsyncPayi:
         )
 
     def with_options(
-        self, *, timeout: float | Timeout = _UNSET, max_retries: int = _UNSET
+        self,
+        *,
+        api_key: str | NotGiven = NOT_GIVEN,
+        base_url: str | NotGiven = NOT_GIVEN,
+        timeout: float | Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | RetryPolicy | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        default_query: Mapping[str, object] | NotGiven = NOT_GIVEN,
     ) -> AsyncPayi:
-        """A client with other defaults that shares this one's connection pool."""
+        """A client with other options that shares this one's connection pool.
+
+        Options not given are this client's; ``default_headers`` and ``default_query``
+        are merged into this client's (a name given again replaces its value).
+        ``copy`` is the same method.
+        """
+        headers = self._default_headers
+        if not isinstance(default_headers, NotGiven):
+            checked = _check_headers("default_headers", default_headers) or {}
+            headers = {
+                **{k: v for k, v in headers.items() if k.lower() not in _lower(checked)},
+                **checked,
+            }
+        query = self._default_query
+        if not isinstance(default_query, NotGiven):
+            query_pairs("default_query", default_query)
+            query = {**query, **default_query}
         clone = object.__new__(type(self))
-        clone._timeout = self._timeout if timeout is _UNSET else Timeout.of(timeout)
-        if max_retries is _UNSET:
-            clone._policy = self._policy
-        else:
-            _check_count("max_retries", max_retries, minimum=0)
-            clone._policy = RetryPolicy(max_retries=max_retries)
         clone._transport = self._transport
+        clone._set_options(
+            api_key=self._api_key if isinstance(api_key, NotGiven) else api_key,
+            base_url=self._base_url if isinstance(base_url, NotGiven) else base_url,
+            timeout=self._timeout if isinstance(timeout, NotGiven) else timeout,
+            max_retries=self._policy if isinstance(max_retries, NotGiven) else max_retries,
+            default_headers=headers,
+            default_query=query,
+        )
         clone.categories = AsyncCategories(clone)
         return clone
+
+    copy = with_options
 
     async def close(self) -> None:
         """Close the connection pool (shared with ``with_options`` copies). Idempotent."""
@@ -153,6 +219,57 @@ class AsyncPayi:
     ) -> None:
         await self.close()
 
+    def _client_headers(self) -> CIMultiDict[str]:
+        headers = self._headers
+        if headers is None:
+            headers = CIMultiDict(
+                {
+                    KEY_HEADER: self._api_key,
+                    "Accept": "application/json",
+                    "User-Agent": user_agent(),
+                }
+            )
+            for name, value in self._default_headers.items():
+                headers[name] = value
+            self._headers = headers
+        return headers
+
+    @contextlib.asynccontextmanager
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        read_body: bool,
+        query: Sequence[tuple[str, str]],
+        body: Mapping[str, Any] | None,
+        timeout: float | Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, object] | None,
+        extra_body: Mapping[str, object] | None,
+        create: bool,
+        idempotency_key: bool,
+    ) -> AsyncIterator[StreamedResponse]:
+        request = build_request(
+            method,
+            self._base_url,
+            path,
+            headers=self._client_headers(),
+            default_query=self._default_query_pairs,
+            query=query,
+            extra_query=extra_query,
+            extra_headers=_check_headers("extra_headers", extra_headers),
+            body=body,
+            extra_body=extra_body,
+            create=create,
+            idempotency_key=idempotency_key,
+        )
+        limits = self._timeout if timeout is None else Timeout.of(timeout)
+        async with self._transport.stream(
+            request, self._policy, limits, read_body=read_body
+        ) as answer:
+            yield answer
+
     async def _request(
         self,
         method: str,
@@ -167,20 +284,21 @@ class AsyncPayi:
         create: bool = False,
         idempotency_key: bool = False,
     ) -> Response:
-        return await self._transport.request(
+        """Send one call (retried as the policy says) and return its decoded 2xx answer."""
+        async with self._send(
             method,
             path,
-            **self._attempt_options(
-                query,
-                body,
-                timeout,
-                extra_headers,
-                extra_query,
-                extra_body,
-                create,
-                idempotency_key,
-            ),
-        )
+            read_body=True,
+            query=query,
+            body=body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            create=create,
+            idempotency_key=idempotency_key,
+        ) as answer:
+            return Response(await answer.data(), answer.context)
 
     def _stream(
         self,
@@ -196,75 +314,73 @@ class AsyncPayi:
         create: bool = False,
         idempotency_key: bool = False,
     ) -> contextlib.AbstractAsyncContextManager[StreamedResponse]:
-        return self._transport.stream(
+        """Like ``_request``, but yields the 2xx answer before its body is read.
+
+        Retries happen (on status) before anything is yielded; the connection goes back
+        to the pool when the ``async with`` block ends.
+        """
+        return self._send(
             method,
             path,
-            **self._attempt_options(
-                query,
-                body,
-                timeout,
-                extra_headers,
-                extra_query,
-                extra_body,
-                create,
-                idempotency_key,
-            ),
+            read_body=False,
+            query=query,
+            body=body,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            create=create,
+            idempotency_key=idempotency_key,
         )
 
-    # Temporary (issue 10's sdk10 branch): the transport branch owns this C1 plumbing.
-    def _attempt_options(
-        self,
-        query: Sequence[tuple[str, str]],
-        body: Mapping[str, Any] | None,
-        timeout: float | Timeout | None,
-        extra_headers: Mapping[str, str] | None,
-        extra_query: Mapping[str, object] | None,
-        extra_body: Mapping[str, object] | None,
-        create: bool,
-        idempotency_key: bool,
-    ) -> dict[str, Any]:
-        pairs = list(query)
-        if extra_query is not None:
-            if not isinstance(extra_query, Mapping):
-                raise TypeError("extra_query must be a mapping of parameter names to values")
-            pairs = [(k, val) for k, val in pairs if k not in extra_query]
-            for key, value in extra_query.items():
-                if not isinstance(key, str):
-                    raise TypeError(f"extra_query keys must be str, not {type(key).__name__}")
-                if value is not None:
-                    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-                    pairs.append((key, text))
-        if extra_body is not None:
-            if not isinstance(extra_body, Mapping):
-                raise TypeError("extra_body must be a mapping of field names to JSON values")
-            if extra_body:
-                body = {**(body or {}), **extra_body}
-        data = None
-        if body is not None:
-            try:
-                data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"the request body is not JSON-serialisable: {exc}") from None
-        return {
-            "policy": self._policy,
-            "timeout": self._timeout if timeout is None else Timeout.of(timeout),
-            "query": urlencode(pairs, quote_via=quote) if pairs else "",
-            "body": data,
-            "extra_headers": _check_headers("extra_headers", extra_headers),
-            "create": create,
-            "idempotency_key": idempotency_key or create,
-        }
+
+_LOG_LEVELS = {"info": logging.INFO, "debug": logging.DEBUG}
+_logging_configured = False
+
+
+def _configure_logging() -> None:
+    """``PAYI_LOG=info|debug``: log the SDK to stderr at that level (once per process)."""
+    global _logging_configured
+    level = _LOG_LEVELS.get(os.environ.get("PAYI_LOG", "").strip().lower())
+    if level is None or _logging_configured:
+        return
+    _logging_configured = True
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s - %(name)s:%(lineno)d - %(levelname)s] %(message)s")
+    )
+    logger = logging.getLogger("payi_async")
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _policy(max_retries: int | RetryPolicy) -> RetryPolicy:
+    if isinstance(max_retries, RetryPolicy):
+        return max_retries
+    _check_count("max_retries", max_retries, minimum=0)
+    return RetryPolicy(max_retries=max_retries)
+
+
+def _lower(headers: Mapping[str, str]) -> set[str]:
+    return {name.lower() for name in headers}
 
 
 def _check_base_url(url: str) -> str:
     if not isinstance(url, str):
         raise TypeError(f"base_url must be a str, not {type(url).__name__}")
+    authority = url.partition("://")[2].partition("/")[0]
+    if "@" in authority:
+        # The URL is not repeated: it holds a password.
+        raise ValueError(
+            "base_url must not carry a user name or password; the API key is the only "
+            "credential sent"
+        )
+    if "?" in url or "#" in url:
+        raise ValueError(f"base_url must not carry a query or fragment (? or #): {url!r}")
     parsed = URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, not {url!r}")
-    if parsed.query_string or parsed.fragment:
-        raise ValueError(f"base_url must not carry a query or fragment: {url!r}")
-    return url
+    return url.rstrip("/")
 
 
 def _check_count(name: str, value: object, *, minimum: int) -> None:

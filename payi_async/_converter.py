@@ -23,6 +23,7 @@ import attrs
 import cattrs
 from cattrs.cols import list_structure_factory
 from cattrs.dispatch import StructureHook
+from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
@@ -87,9 +88,15 @@ def _structure_int(value: Any, _: type) -> int:
 
 def _structure_float(value: Any, _: type) -> float:
     if value.__class__ is float:
-        return value
+        return value  # decode_json lets no NaN or infinity through
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise _WrongType("expected a number a float can hold, got a larger one") from None
+        if number - number != 0:
+            raise _WrongType(f"expected a finite number, got {value!r}")
+        return number
     raise _WrongType(f"expected a number, got {_json_type(value)}")
 
 
@@ -145,8 +152,74 @@ def _optional(type_: Any, conv: cattrs.BaseConverter) -> StructureHook:
     return structure
 
 
+#: How many wrong items of one list or mapping the detailed converter explains.
+_EXPLAINED = 5
+
+
+def _bounded_list(type_: Any, conv: cattrs.BaseConverter) -> StructureHook:
+    # The detailed pass only words an error: it stops after a few wrong items, so that
+    # a page of 100,000 wrong items costs as little as one of five.
+    (item_type,) = get_args(type_) or (Any,)
+    item_hook = conv.get_structure_hook(item_type)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, list):
+            raise _WrongType(f"expected an array, got {_json_type(value)}")
+        items: list[Any] = []
+        errors: list[Exception] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(item_hook(item, item_type))
+            except Exception as exc:
+                note = IterableValidationNote(f"Structuring @ index {index}", index, item_type)
+                errors.append(_noted(exc, note))
+                if len(errors) >= _EXPLAINED:
+                    break
+        if errors:
+            raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
+        return items
+
+    return structure
+
+
+def _is_dict(type_: Any) -> bool:
+    return get_origin(type_) is dict
+
+
+def _bounded_dict(type_: Any, conv: cattrs.BaseConverter) -> StructureHook:
+    key_type, value_type = get_args(type_) or (Any, Any)
+    key_hook = conv.get_structure_hook(key_type)
+    value_hook = conv.get_structure_hook(value_type)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _WrongType(f"expected an object, got {_json_type(value)}")
+        result: dict[Any, Any] = {}
+        errors: list[Exception] = []
+        for key, item in value.items():
+            try:
+                result[key_hook(key, key_type)] = value_hook(item, value_type)
+            except Exception as exc:
+                note = IterableValidationNote(f"Structuring @ key {key!r}", key, value_type)
+                errors.append(_noted(exc, note))
+                if len(errors) >= _EXPLAINED:
+                    break
+        if errors:
+            raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
+        return result
+
+    return structure
+
+
+def _noted(exc: Exception, note: Any) -> Exception:
+    setattr(exc, "__notes__", [*getattr(exc, "__notes__", ()), note])  # noqa: B010
+    return exc
+
+
+_fast.register_structure_hook_factory(_is_list, _strict_list)
+converter.register_structure_hook_factory(_is_list, _bounded_list)
+converter.register_structure_hook_factory(_is_dict, _bounded_dict)
 for _conv in _CONVERTERS:
-    _conv.register_structure_hook_factory(_is_list, _strict_list)
     _conv.register_structure_hook_factory(_is_optional, _optional)
 
 
@@ -279,9 +352,9 @@ def _invalid(exc: BaseException, ctx: ResponseContext, body: Any, what: str) -> 
         problems = cattrs.transform_error(exc, path="$", format_exception=_format)
     else:
         problems = [f"{exc.__class__.__name__}: {exc}"]
-    message = f"the body is not a valid {what}: " + "; ".join(problems[:5])
-    if len(problems) > 5:
-        message += f"; and {len(problems) - 5} more"
+    message = f"the body is not a valid {what}: " + "; ".join(problems[:_EXPLAINED])
+    if len(problems) > _EXPLAINED:
+        message += f"; and {len(problems) - _EXPLAINED} more"
     return APIResponseValidationError(
         message,
         method=ctx.method,
@@ -394,10 +467,85 @@ def _with_note(exc: Exception, name: str) -> Exception:
     return exc
 
 
-def decode_json(raw: bytes) -> Any:
-    """Decode a body; raises ``ValueError`` when it is not JSON."""
+class NonFiniteNumber(ValueError):
+    """A body holds NaN, Infinity or a number too large for a float."""
+
+
+class _Refused(Exception):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value - value != 0:  # inf - inf is nan
+        raise _Refused
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise _Refused
+
+
+class _Mark:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _mark_float(text: str) -> Any:
+    value = float(text)
+    return _Mark(text) if value - value != 0 else value
+
+
+def _first_mark(data: Any) -> tuple[str, str]:
+    """The path and text of the first non-finite number in ``data`` (marked)."""
+    todo: list[tuple[Any, str]] = [(data, "$")]
+    while todo:
+        value, path = todo.pop()
+        if isinstance(value, _Mark):
+            return path, value.text
+        if isinstance(value, dict):
+            todo.extend(
+                (item, f"{path}.{key}" if key.isidentifier() else f"{path}[{key!r}]")
+                for key, item in reversed(value.items())
+            )
+        elif isinstance(value, list):
+            todo.extend((item, f"{path}[{i}]") for i, item in reversed(list(enumerate(value))))
+    return "$", "?"
+
+
+def _int(text: str) -> int:
+    return int(text)
+
+
+def _object(value: dict[str, Any]) -> dict[str, Any]:
+    return value
+
+
+def decode_json(raw: bytes, *, yielding: bool = False) -> Any:
+    """Decode a body; raises ``ValueError`` when it is not JSON.
+
+    JSON has no NaN or infinity: ``NaN``, ``Infinity``, ``-Infinity`` and literals too
+    large for a float (``1e999``) raise ``NonFiniteNumber`` naming where they are.
+    ``yielding`` (for a worker thread) calls Python for every number and object, so
+    that the interpreter can hand the GIL to the event loop's thread while a big body
+    decodes (a body of nothing but strings still decodes in one go).
+    """
     try:
-        return json.loads(raw)
+        if yielding:
+            return json.loads(
+                raw,
+                parse_float=_finite_float,
+                parse_int=_int,
+                parse_constant=_no_constant,
+                object_hook=_object,
+            )
+        return json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
     except RecursionError:
         # Arrays or objects nested thousands deep: refused like any other non-JSON.
         raise ValueError("nested too deeply to decode") from None
+    except _Refused:
+        pass
+    path, text = _first_mark(json.loads(raw, parse_float=_mark_float, parse_constant=_Mark))
+    raise NonFiniteNumber(f"{text} is not a finite number @ {path}; JSON has no NaN or Infinity")

@@ -22,7 +22,10 @@ Bad arguments are refused before any request with the built-in ``ValueError`` or
 ``TypeError``, whose message names the parameter.
 
 No exception holds the API key: requests are described by method and URL only, and
-the URL never carries the key.
+the URL never carries the key. An error caused by the HTTP library has a
+``CauseSummary`` as its ``__cause__``: the library's error type and text with every
+secret removed, never the library's own exception (whose attributes and traceback
+frames hold the request's headers). Text taken from the answer is made printable.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CauseSummary",
     "ConflictError",
     "InternalServerError",
     "NoVersionInEffectError",
@@ -91,11 +95,37 @@ class APIError(PayiError):
 
 
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print: lone surrogates and control characters (tab and line
+    breaks aside) shown as ``\\x..``/``\\u....`` escapes."""
+    if text.isprintable():
+        return text
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _one_line(message: str) -> str:
     """``message`` with its line breaks (and the spaces around them) as one space."""
-    return _LINE_BREAKS.sub(" ", message.strip())
+    return printable(_LINE_BREAKS.sub(" ", message.strip()))
+
+
+class CauseSummary(Exception):
+    """What the HTTP library said, as the ``__cause__`` of an ``APIConnectionError``.
+
+    A fresh exception holding only text (secrets removed) and the library error's
+    type, so that neither its attributes nor its traceback lead to the request.
+    """
+
+    def __init__(self, original_type: type[BaseException], detail: str) -> None:
+        super().__init__(f"{original_type.__qualname__}: {detail}")
+        #: The class of the library's exception, e.g. ``aiohttp.ClientConnectorError``.
+        self.original_type = original_type
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.original_type, self.detail))
 
 
 def _rebuild(cls: type[APIError], state: dict[str, Any]) -> APIError:
@@ -129,7 +159,7 @@ class APIResponseValidationError(APIError):
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.body = body
-        self.request_id = request_id
+        self.request_id = printable(request_id) if request_id else request_id
 
     def __str__(self) -> str:
         rid = f" (request_id={self.request_id})" if self.request_id else ""
@@ -163,7 +193,7 @@ class APIStatusError(APIError):
         self.status_code = status_code
         self.body = body
         self.headers = dict(headers)
-        self.request_id = request_id
+        self.request_id = printable(request_id) if request_id else request_id
         #: Seconds the server asked to wait, when it said so (``retry-after``).
         self.retry_after = retry_after
 

@@ -1,10 +1,12 @@
-"""When to retry a failed attempt, and how long to wait first.
+"""Every retry decision: whether a failed attempt is retried, after how long, and why.
 
 Retried: connection errors, timeouts, 408, 409 (not for creates), 429 and 5xx, unless
 the server says otherwise with ``x-should-retry``. The wait is the server's
 ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date) when it gives a usable
 one, else exponential backoff from 0.5 s doubling to 8 s, each wait shortened by a
-random 0-25 % so that concurrent callers do not retry in lockstep.
+random 0-25 % so that concurrent callers do not retry in lockstep. A server asking for
+more than ``max_retry_after`` gets no retry. A 429's wait is handed to the client's
+pacer (``_throttle``), which holds back every request of the client, not just this one.
 """
 
 from __future__ import annotations
@@ -16,21 +18,31 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
-__all__ = ["RetryNotice", "RetryPolicy", "server_delay"]
+__all__ = ["Retry", "RetryNotice", "RetryPolicy", "server_delay"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 @attrs.frozen
-class RetryNotice:
-    """What a retry log record carries (``extra={"payi_retry": notice}`` on the
-    ``payi_async`` logger, at INFO), for a program that shows retries to its user."""
+class Retry:
+    """The policy's verdict on a failed attempt: retry after ``wait`` seconds."""
 
-    #: The number of the attempt about to be made, counting the first as 1.
+    wait: float
+    #: A short English phrase for logs: "a read timeout", "status 503".
+    reason: str
+    #: The wait is the server's rate limit: the pacer holds every request for it.
+    pace: bool = False
+
+
+@attrs.frozen
+class RetryNotice:
+    """Attached to each retry's log record as ``record.payi_retry``."""
+
+    #: The number of the attempt about to be made, the first counting as 1.
     attempt: int
     #: ``max_retries + 1``.
     max_attempts: int
-    #: Why: "a read timeout", "a connection error", "status 503", ...
+    #: Why: "a read timeout", "a connection error", "status 503", "status 429", ...
     reason: str
     #: Seconds waited before the attempt.
     wait: float
@@ -38,7 +50,11 @@ class RetryNotice:
 
 @attrs.frozen
 class RetryPolicy:
-    """How a client retries. ``max_retries`` extra attempts follow the first."""
+    """How a client retries. ``max_retries`` extra attempts follow the first.
+
+    Pass one as ``max_retries=RetryPolicy(...)`` to ``AsyncPayi``, ``Payi`` or
+    ``with_options``.
+    """
 
     max_retries: int = 2
     initial_delay: float = 0.5
@@ -47,13 +63,24 @@ class RetryPolicy:
     #: at once, with its ``retry_after``, rather than the call sleeping that long.
     max_retry_after: float = 60.0
 
+    def __attrs_post_init__(self) -> None:
+        count = self.max_retries
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"max_retries must be an int, not {type(count).__name__}")
+        if count < 0:
+            raise ValueError(f"max_retries must be at least 0, not {count}")
+        for name in ("initial_delay", "max_delay", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"RetryPolicy.{name} must be a number >= 0, not {value!r}")
+
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (0 for the first retry)."""
-        delay = min(self.initial_delay * 2.0**retry_number, self.max_delay)
+        delay = min(self.initial_delay * 2.0 ** min(retry_number, 64), self.max_delay)
         return delay * (1.0 - 0.25 * random.random())
 
     def should_retry(self, status: int, headers: Mapping[str, str], *, create: bool) -> bool:
-        """Whether an answer with ``status`` may be retried."""
+        """Whether an answer with ``status`` may be retried (the attempt count aside)."""
         verdict = headers.get("x-should-retry")
         if verdict == "true":
             return True
@@ -63,6 +90,26 @@ class RetryPolicy:
             # A conflict on a create is the server's verdict on this very body.
             return False
         return status in _RETRY_STATUSES or status >= 500
+
+    def after_error(self, retry_number: int, reason: str) -> Retry | None:
+        """Retry ``retry_number`` (0 for the first) after a connection error or timeout."""
+        if retry_number >= self.max_retries:
+            return None
+        return Retry(self.backoff(retry_number), reason)
+
+    def after_status(
+        self, retry_number: int, status: int, headers: Mapping[str, str], *, create: bool
+    ) -> Retry | None:
+        """Retry ``retry_number`` after a non-2xx answer, or ``None`` to raise it."""
+        if retry_number >= self.max_retries or not self.should_retry(
+            status, headers, create=create
+        ):
+            return None
+        asked = server_delay(headers)
+        if asked is not None and asked > self.max_retry_after:
+            return None
+        wait = asked if asked is not None else self.backoff(retry_number)
+        return Retry(wait, f"status {status}", pace=status == 429)
 
 
 def server_delay(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -87,7 +134,7 @@ def server_delay(headers: Mapping[str, str], now: float | None = None) -> float 
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if when.tzinfo is None:
             return None

@@ -25,6 +25,7 @@ from payi_async import (
     Timeout,
     UnexpectedRedirectError,
 )
+from payi_async._transport import aiohttp_timeout
 
 ANY = re.compile(r"^https://api\.test/.*$")
 RESOURCE = f"{BASE}/api/v1/categories/c/resources/r/i"
@@ -101,8 +102,8 @@ async def test_with_options_shares_the_session_and_changes_behaviour(
     assert len(clock.delays) == 2
 
     requests = api.requests[("GET", calls(api)[0][1])]
-    assert requests[0].kwargs["timeout"] == Timeout.of(2.5).to_aiohttp()
-    assert requests[1].kwargs["timeout"] == Timeout().to_aiohttp()
+    assert requests[0].kwargs["timeout"] == aiohttp_timeout(Timeout.of(2.5))
+    assert requests[1].kwargs["timeout"] == aiohttp_timeout(Timeout())
     assert requests[0].kwargs["headers"]["xProxy-api-key"] == KEY
 
     # One pool: closing the copy closes the original too.

@@ -24,6 +24,7 @@ from payi_async import (
     Timeout,
     Units,
 )
+from payi_async._transport import aiohttp_timeout
 
 ANY = re.compile(r"^https://api\.test/.*$")
 ROOT = f"{BASE}/api/v1/categories"
@@ -357,7 +358,7 @@ async def test_every_method_takes_a_per_call_timeout(api: aioresponses, client: 
     await _every_method(client, timeout=3.5)
     seen = calls(api)
     assert len(seen) == 8
-    expected = Timeout(connect=3.5, read=3.5, pool=3.5).to_aiohttp()
+    expected = aiohttp_timeout(Timeout(connect=3.5, read=3.5, pool=3.5))
     for _, _, call in seen:
         assert call.kwargs["timeout"] == expected
         assert expected.sock_read == 3.5
@@ -372,9 +373,9 @@ async def test_a_timeout_object_per_call_and_the_default(
     await client.categories.list(timeout=custom)
     await client.categories.list()
     first, second = api.requests[("GET", calls(api)[0][1])]
-    assert first.kwargs["timeout"] == custom.to_aiohttp()
+    assert first.kwargs["timeout"] == aiohttp_timeout(custom)
     assert first.kwargs["timeout"].total == 10.0
-    assert second.kwargs["timeout"] == Timeout().to_aiohttp()
+    assert second.kwargs["timeout"] == aiohttp_timeout(Timeout())
     assert second.kwargs["timeout"].sock_read == 60.0
     assert second.kwargs["timeout"].sock_connect == 5.0
 

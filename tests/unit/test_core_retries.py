@@ -20,6 +20,7 @@ from payi_async import (
     APITimeoutError,
     AsyncPayi,
     BadRequestError,
+    CauseSummary,
     ConflictError,
     InternalServerError,
     RateLimitError,
@@ -66,7 +67,9 @@ async def test_connection_errors_and_timeouts_are_retried_twice_by_default(
     with pytest.raises(raised) as caught:
         await retrieve(client)
     assert type(caught.value) is raised
-    assert caught.value.__cause__ is exception
+    # The cause is a sanitized summary, never aiohttp's exception (it holds the headers).
+    assert isinstance(caught.value.__cause__, CauseSummary)
+    assert caught.value.__cause__.original_type is type(exception)
     assert request_count(api) == 3
     assert len(clock.delays) == 2
     assert caught.value.url == RESOURCE  # type: ignore[attr-defined]
@@ -410,14 +413,16 @@ async def test_retries_are_logged_at_debug_without_the_key(
         await create(payi)
     records = [r for r in caplog.records if r.name.startswith("payi_async")]
     text = "\n".join(r.getMessage() for r in records)
-    # Each retry at INFO (contract C2), the rest at DEBUG.
     assert "(2/3) after a connection error" in text
     assert "(3/3) after status 503" in text
+    assert "refused" in text
     assert KEY not in text
     assert KEY not in caplog.text
-    retries = [r for r in records if hasattr(r, "payi_retry")]
-    assert len(retries) == 3 and all(r.levelno == logging.INFO for r in retries)
-    assert all(r.levelno == logging.DEBUG for r in records if r not in retries)
+    # Retries are logged at INFO (why a call is slow), everything else at DEBUG.
+    assert all(
+        r.levelno == (logging.INFO if r.getMessage().startswith("retrying") else logging.DEBUG)
+        for r in records
+    )
 
 
 async def test_a_delete_keeps_one_idempotency_key_across_its_retries(

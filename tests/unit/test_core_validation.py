@@ -153,7 +153,13 @@ async def test_bad_units_are_refused(
 @pytest.mark.parametrize("field", ["max_input_units", "max_output_units", "max_total_units"])
 @pytest.mark.parametrize(
     ("value", "exc"),
-    [(-1, ValueError), (True, TypeError), (1.5, TypeError), ("10", TypeError)],
+    [
+        (-1, ValueError),
+        (2**63, ValueError),  # beyond what the API stores (found by an outside attack)
+        (True, TypeError),
+        (1.5, TypeError),
+        ("10", TypeError),
+    ],
 )
 async def test_bad_unit_limits_are_refused(
     api: aioresponses,
@@ -354,7 +360,7 @@ async def test_bad_with_options_are_refused(client: AsyncPayi) -> None:
 
 
 def test_timeout_of() -> None:
-    assert Timeout.of(2) == Timeout(connect=2.0, read=2.0, pool=2.0, total=None)
+    assert Timeout.of(2) == Timeout(connect=2.0, read=2.0, pool=2.0) == Timeout(2)
     custom = Timeout(read=1.0)
     assert Timeout.of(custom) is custom
 

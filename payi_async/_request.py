@@ -1,0 +1,136 @@
+"""The request value: everything one call sends, built once before the first attempt.
+
+Headers are merged case-insensitively in this order, a later layer replacing an earlier
+one's value: the client's own (key, ``Accept``, ``User-Agent``), ``default_headers``,
+then the call's ``extra_headers``; so exactly one ``xProxy-api-key`` goes out. The query
+is ``default_query``, the method's own, then ``extra_query`` (a name given again
+replaces the earlier values). The body is the method's JSON object with ``extra_body``
+merged in, encoded here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from multidict import CIMultiDict
+from yarl import URL
+
+__all__ = ["KEY_HEADER", "Request", "build_request", "query_pairs"]
+
+KEY_HEADER = "xProxy-api-key"
+
+
+class Request:
+    """One call's method, URL, headers and body; its ``repr`` shows no header."""
+
+    __slots__ = ("body", "create", "headers", "key", "method", "target", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: CIMultiDict[str],
+        body: bytes | None,
+        *,
+        create: bool,
+    ) -> None:
+        self.method = method
+        #: The URL as text, for errors and logs (it never carries a secret).
+        self.url = url
+        self.target = URL(url, encoded=True)
+        self.headers = headers
+        self.body = body
+        #: A create: a 409 is then the server's verdict on this body, not retried.
+        self.create = create
+        #: The API key this request sends, so that an echo of it can be redacted.
+        self.key = headers.get(KEY_HEADER, "")
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` every attempt of this call carries, if any."""
+        return self.headers.get("Idempotency-Key")
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url}>"
+
+
+def query_pairs(name: str, values: Mapping[str, object] | None) -> list[tuple[str, str]]:
+    """``values`` as query pairs: ``True`` is ``true``, ``None`` is left out, else ``str``."""
+    if values is None:
+        return []
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{name} must be a mapping of parameter names to values")
+    pairs: list[tuple[str, str]] = []
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{name} keys must be str, not {type(key).__name__}")
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            pairs.append((key, "true" if value else "false"))
+        else:
+            pairs.append((key, str(value)))
+    return pairs
+
+
+def _merge_query(layers: Sequence[Sequence[tuple[str, str]]]) -> list[tuple[str, str]]:
+    merged: list[tuple[str, str]] = []
+    for layer in layers:
+        if not layer:
+            continue
+        names = {name for name, _ in layer}
+        merged = [pair for pair in merged if pair[0] not in names]
+        merged.extend(layer)
+    return merged
+
+
+def _encode_body(body: Mapping[str, Any] | None, extra_body: Mapping[str, object] | None) -> bytes:
+    data: dict[str, Any] = dict(body) if body is not None else {}
+    if extra_body is not None:
+        if not isinstance(extra_body, Mapping):
+            raise TypeError("extra_body must be a mapping of field names to JSON values")
+        data.update(extra_body)
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        what = "extra_body" if extra_body else "body"
+        raise type(exc)(f"{what} must hold only finite JSON values: {exc}") from None
+
+
+def build_request(
+    method: str,
+    base_url: str,
+    path: str,
+    *,
+    headers: CIMultiDict[str],
+    default_query: Sequence[tuple[str, str]] = (),
+    query: Sequence[tuple[str, str]] = (),
+    extra_query: Mapping[str, object] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    body: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, object] | None = None,
+    create: bool = False,
+    idempotency_key: bool = False,
+) -> Request:
+    """The request of one call. ``headers`` (the client's, merged already) is not changed."""
+    merged = headers.copy()
+    if extra_headers:
+        for name, value in extra_headers.items():
+            merged[name] = value
+    payload: bytes | None = None
+    if body is not None or extra_body is not None:
+        payload = _encode_body(body, extra_body)
+        merged["Content-Type"] = "application/json"
+    if (idempotency_key or create) and "Idempotency-Key" not in merged:
+        merged["Idempotency-Key"] = f"payi-async-{uuid.uuid4()}"
+    pairs: Sequence[tuple[str, str]] = query
+    if default_query or extra_query:
+        pairs = _merge_query((default_query, query, query_pairs("extra_query", extra_query)))
+    url = base_url + path
+    if pairs:
+        url += "?" + urlencode(pairs, quote_via=quote)
+    return Request(method, url, merged, payload, create=create)
