@@ -296,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..emulator.__main__ import main as emulator_main
 
         try:
-            return emulator_main(args.emulator_args)
+            return emulator_main(args.emulator_args, prog="payi-resources emulator")
         except SystemExit as exc:
             return _exit_status(exc)
     try:
