@@ -2,7 +2,8 @@
 
 A plan compares rows (``ResourceCreate`` items, e.g. a price file) with the live
 versions on the server. A row is *unchanged* when a live version has the same units,
-prices, ``max_*_units`` and ``start_timestamp``; a row without ``start_timestamp`` is
+prices, ``max_*_units`` and ``start_timestamp`` and is the one in effect then (not
+shadowed by a later-created version with the same start); a row without ``start_timestamp`` is
 unchanged when the version in effect now (counting the plan's own creates) has the
 same units, prices and limits. Every other row is a *create*. With ``prune``, live
 resources of the named categories that no row names are *deletes* (system categories
