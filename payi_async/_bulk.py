@@ -42,6 +42,8 @@ class BulkCreated:
     category: str
     resource: str
     resource_id: str
+    #: The version as the server answered it (``None`` when not kept).
+    version: CategoryResourceResponse | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -201,4 +203,4 @@ async def run_create_many(
 
 
 def _created(index: int, response: CategoryResourceResponse) -> BulkCreated:
-    return BulkCreated(index, response.category, response.resource, response.resource_id)
+    return BulkCreated(index, response.category, response.resource, response.resource_id, response)

@@ -34,6 +34,7 @@ from ._exceptions import (
     NotFoundError,
     PayiError,
     RateLimitError,
+    VersionMismatchError,
 )
 from ._models import CategoryResourceResponse, ResourceCreate
 from ._timeline import in_effect, instant, server_instant
@@ -413,6 +414,20 @@ def _lookup(keys: dict[int, str]) -> Callable[[ResourceCreate], str]:
     return lambda item: keys[id(item)]
 
 
+def _mismatch(row: _Row, stored: CategoryResourceResponse | None) -> VersionMismatchError | None:
+    """An error when the server answered a create with another version than the row
+    (it ignored the start, or rounded a price): re-sending would only add more."""
+    if stored is None:
+        return None
+    if row.start is not None and server_instant(stored.start_timestamp) != row.start:
+        what = f"start {stored.start_timestamp!r} rather than {row.item.start_timestamp!r}"
+    elif not same_content(row.item, stored):
+        what = "other prices or limits"
+    else:
+        return None
+    return VersionMismatchError(row.item, stored, f"a version with {what}")
+
+
 def _grace(client: Any, batch: BulkResult) -> float:
     """How long to wait before reading the server again after a round: a create that
     timed out may still be running there, so it gets as long again as it was given."""
@@ -488,6 +503,9 @@ async def apply_catalog(
         ]
         for c in batch.created:
             answered.setdefault(positions[c.index], []).append(c.resource_id)
+            mismatch = _mismatch(by_index[positions[c.index]], c.version)
+            if mismatch is not None:
+                result.failed.append(BulkFailure(positions[c.index], mismatch.sent, mismatch))
         retry_after = 0.0
         for failure in batch.failed:
             if _retryable(failure.error):

@@ -2,22 +2,27 @@
 
 Each test names the class of failure it found: a reverted price hidden by an older,
 shadowed version; a create that commits after the client gave up on it, made twice by
-the next round; keys that change as sibling rows get created; input that reached the
-wire (or crashed) instead of being refused by name.
+the next round; a row re-sent every round to a server that stores something else;
+keys that change as sibling rows get created; input that reached the wire (or
+crashed) instead of being refused by name; a cost that raised ``decimal`` errors for
+big unit counts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
 from payi_async import AsyncPayi
 from payi_async._catalog import plan_catalog
-from payi_async._models import ResourceCreate
+from payi_async._models import CategoryResourceResponse, ResourceCreate, Units
 from payi_async.emulator import LocalPayiServer
 
 CATEGORY = "custom.attack"
@@ -117,6 +122,43 @@ async def test_a_create_that_commits_soon_after_its_timeout_is_made_once_without
         assert sorted((await versions(server, "m")).values()) == [1]
 
 
+# ------------------------------------------------------------------ a server that stores otherwise
+
+
+def _ignore_start(body: Any) -> Any:
+    return dataclasses.replace(body, start_timestamp=None)
+
+
+def _round_prices(body: Any) -> Any:
+    units = {
+        name: {key: float(f"{price:.3g}") for key, price in prices.items()}
+        for name, prices in body.units.items()
+    }
+    return dataclasses.replace(body, units=units)
+
+
+@pytest.mark.parametrize("change", [_ignore_start, _round_prices])
+async def test_a_server_that_stores_another_version_gets_the_row_once(
+    change: Callable[[Any], Any],
+) -> None:
+    """A server that ignores ``start_timestamp`` or rounds prices answers every create
+    with a version the row does not match; re-sending it each round made one more
+    such version per round. The answer shows it: one create, and a failure naming it."""
+    async with LocalPayiServer(ignore_idempotency=True) as server:
+        original = server.store.create
+
+        def create(conn: Any, category: str, resource: str, body: Any) -> Any:
+            return original(conn, category, resource, change(body))
+
+        server.store.create = create  # type: ignore[method-assign]
+        async with client_of(server) as client:
+            result = await client.categories.resources.apply([row("m", 1.23456789e-6)])
+        assert not result.ok
+        assert [type(f.error).__name__ for f in result.failed] == ["VersionMismatchError"]
+        assert "not sending it again" in result.failed[0].message
+        assert sum((await versions(server, "m")).values()) == 1
+
+
 # ------------------------------------------------------------------ stable keys
 
 
@@ -184,3 +226,28 @@ async def test_input_the_server_cannot_take_is_refused_by_name_before_sending(
         with pytest.raises(ValueError, match=field):
             await client.categories.resources.plan([item])
     assert server.request_count == 0
+
+
+# ------------------------------------------------------------------ exact costs
+
+
+@pytest.mark.parametrize(
+    ("counts", "prices"),
+    [
+        ((10**250, 0), (1.5e-6, 2.5e-7)),  # a whole result of 245 digits
+        ((3**500, 7**300), (1.5e-6, 2.5e-7)),  # 240 + 254 significant digits
+        ((1, 10**40), (5e-324, 1e300)),  # exponents 600 apart
+    ],
+)
+def test_cost_is_exact_for_any_unit_count(
+    counts: tuple[int, int], prices: tuple[float, float]
+) -> None:
+    version = CategoryResourceResponse(
+        resource_id="rsrc_1",
+        category=CATEGORY,
+        resource="m",
+        units={"text": Units(*prices)},
+    )
+    expected = counts[0] * Fraction(repr(prices[0])) + counts[1] * Fraction(repr(prices[1]))
+    cost = version.cost({"text": counts})
+    assert isinstance(cost, Decimal) and Fraction(cost) == expected
