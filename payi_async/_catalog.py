@@ -498,7 +498,7 @@ async def apply_catalog(
             idempotency_key=_lookup(keys),
         )
         result.created += [
-            BulkCreated(positions[c.index], c.category, c.resource, c.resource_id)
+            BulkCreated(positions[c.index], c.category, c.resource, c.resource_id, c.version)
             for c in batch.created
         ]
         for c in batch.created:

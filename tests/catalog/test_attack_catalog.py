@@ -5,7 +5,7 @@ shadowed version; a create that commits after the client gave up on it, made twi
 the next round; a row re-sent every round to a server that stores something else;
 keys that change as sibling rows get created; input that reached the wire (or
 crashed) instead of being refused by name; a cost that raised ``decimal`` errors for
-big unit counts.
+big unit counts; a task per worker made up front, however big the concurrency.
 """
 
 from __future__ import annotations
@@ -157,6 +157,32 @@ async def test_a_server_that_stores_another_version_gets_the_row_once(
         assert [type(f.error).__name__ for f in result.failed] == ["VersionMismatchError"]
         assert "not sending it again" in result.failed[0].message
         assert sum((await versions(server, "m")).values()) == 1
+
+
+# ------------------------------------------------------------------ careless concurrency
+
+
+async def test_a_huge_concurrency_costs_no_more_tasks_than_there_are_rows(
+    server: LocalPayiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--concurrency 3000000`` on a one-row file took 2.7 GB and a minute before
+    sending anything: a task per worker was made up front."""
+    workers: list[str] = []
+    ensure_future = asyncio.ensure_future
+
+    def counting(coro: Any, **kwargs: Any) -> Any:
+        name = getattr(coro, "__qualname__", "")
+        if name.endswith("run_create_many.<locals>.worker"):
+            workers.append(name)
+        return ensure_future(coro, **kwargs)
+
+    monkeypatch.setattr(asyncio, "ensure_future", counting)
+    async with client_of(server) as client:
+        result = await client.categories.resources.apply(
+            [row(f"m{i}", 1e-6) for i in range(3)], concurrency=100_000
+        )
+    assert result.ok
+    assert 0 < len(workers) <= 4, len(workers)
 
 
 # ------------------------------------------------------------------ stable keys
