@@ -380,7 +380,8 @@ class AsyncResources(_Resource):
         """Compare desired rows (``create``'s parameters) with the live versions.
 
         A row is unchanged when a live version has the same units, prices,
-        ``max_*_units`` and ``start_timestamp`` (without ``start_timestamp``: when the
+        ``max_*_units`` and ``start_timestamp`` and is in effect then (not shadowed by
+        a later-created version with the same start; without ``start_timestamp``: when the
         version in effect now has the same units, prices and limits); otherwise it is
         a create. With ``prune``, live resources of the named categories that no row
         names are deletes (system categories never are). Only reads; the plan is
