@@ -5,6 +5,7 @@ async with AsyncPayi() as client:
         print(category.category)
 """
 
+from . import _views  # noqa: F401  (registers the typed raw/streaming views)
 from ._bulk import BulkCreated, BulkFailure, BulkProgress, BulkResult
 from ._catalog import CatalogPlan, CatalogResult
 

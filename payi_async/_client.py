@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import MappingProxyType, TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from multidict import CIMultiDict
 from yarl import URL
@@ -22,10 +22,13 @@ from ._config import (
 )
 from ._request import KEY_HEADER, build_request
 from ._resources import AsyncCategories
-from ._response import AsyncResponseView
+from ._response import AsyncResponseView, view_of
 from ._retry import RetryPolicy
 from ._transport import Response, StreamedResponse, Transport, user_agent
 from ._urls import query_pairs
+
+if TYPE_CHECKING:
+    from ._views import AsyncPayiWithRawResponse, AsyncPayiWithStreamingResponse
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncPayi"]
 
@@ -145,17 +148,27 @@ class AsyncPayi:
         """How many extra attempts follow a failed one."""
         return self._policy.max_retries
 
-    @property
-    def with_raw_response(self) -> AsyncResponseView:
-        """Every method answering an ``AsyncAPIResponse`` instead of the model:
-        ``await client.with_raw_response.categories.resources.retrieve(...)``."""
-        return AsyncResponseView(self, "raw")
+    if TYPE_CHECKING:
+        # What the views' methods answer, for type checkers (``_views`` is generated).
+        @property
+        def with_raw_response(self) -> AsyncPayiWithRawResponse: ...
 
-    @property
-    def with_streaming_response(self) -> AsyncResponseView:
-        """Every method as a streaming response to ``async with``:
-        ``async with client.with_streaming_response.categories.list() as response:``."""
-        return AsyncResponseView(self, "stream")
+        @property
+        def with_streaming_response(self) -> AsyncPayiWithStreamingResponse: ...
+
+    else:
+
+        @property
+        def with_raw_response(self) -> AsyncResponseView:
+            """Every method answering an ``AsyncAPIResponse`` instead of the model:
+            ``await client.with_raw_response.categories.resources.retrieve(...)``."""
+            return view_of(self, "raw")
+
+        @property
+        def with_streaming_response(self) -> AsyncResponseView:
+            """Every method as a streaming response to ``async with``:
+            ``async with client.with_streaming_response.categories.list() as response:``."""
+            return view_of(self, "stream")
 
     def __repr__(self) -> str:
         return (

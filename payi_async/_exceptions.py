@@ -253,6 +253,19 @@ class NoVersionInEffectError(NotFoundError):
         self.earliest = earliest
 
 
+class VersionMismatchError(PayiError):
+    """``apply``: the server answered a create with a version other than the one sent
+    (another start, other prices or limits), so sending the row again would only add
+    more such versions. ``sent`` is the row, ``stored`` the version the server made."""
+
+    def __init__(self, sent: Any, stored: Any, what: str) -> None:
+        super().__init__(
+            f"the server stored {what} (version {stored.resource_id}); not sending it again"
+        )
+        self.sent = sent
+        self.stored = stored
+
+
 class ConflictError(APIStatusError):
     """409: the request conflicts with the server's state."""
 

@@ -21,6 +21,7 @@ import attrs
 from ._converter import ResponseContext
 from ._exceptions import APIResponseValidationError
 from ._transport import Timeout
+from ._urls import flatten_query
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -71,7 +72,7 @@ class Operation(Generic[T]):
             "body": self.body,
             "timeout": self.timeout,
             "extra_headers": self.extra_headers,
-            "extra_query": self.extra_query,
+            "extra_query": flatten_query(self.extra_query),
             "extra_body": self.extra_body,
             "create": self.create,
             "idempotency_key": self.idempotency_key,
@@ -109,10 +110,12 @@ class AsyncAPIResponse(Generic[T]):
     __slots__ = (
         "_body",
         "_closed",
+        "_closer",
         "_data",
         "_error",
         "_parse",
         "_parsed",
+        "_read_source",
         "_source",
         "context",
         "headers",
@@ -122,6 +125,10 @@ class AsyncAPIResponse(Generic[T]):
 
     def __init__(self, source: _Streamed, parse: Callable[[Any, ResponseContext], T]) -> None:
         self._source: _Streamed | None = source
+        # Kept after the block ends, to decode a body that was read inside it.
+        self._read_source: _Streamed = source
+        #: Releases a streamed response's connection early (``close()``).
+        self._closer: Callable[[], Awaitable[Any]] | None = None
         self._parse = parse
         self._body: bytes | None = None
         self._data: Any = _UNREAD
@@ -153,6 +160,11 @@ class AsyncAPIResponse(Generic[T]):
         return self.context.url
 
     @property
+    def body_read(self) -> bool:
+        """Whether the body has been read (it then stays readable after the block)."""
+        return self._body is not None
+
+    @property
     def is_closed(self) -> bool:
         """Whether the connection has been released (the body can no longer be read)."""
         return self._closed
@@ -170,11 +182,23 @@ class AsyncAPIResponse(Generic[T]):
         self._closed = True
         self._source = None
 
+    async def close(self) -> None:
+        """Release the connection now (a streamed response's is otherwise released
+        when its block ends; a raw response's already is). A body read before stays
+        readable; one not read can no longer be."""
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            await closer()
+        self._close()
+
     def _live(self) -> _Streamed:
         if self._source is None:
+            if self._body is not None:
+                # Read before the connection was released: decoding needs no I/O.
+                return self._read_source
             raise RuntimeError(
-                "the response was closed when its `async with` block ended; "
-                "read its body inside the block"
+                "the response was closed (its block ended, or close() was called) "
+                "before its body was read; read it inside the block"
             )
         return self._source
 
@@ -236,6 +260,7 @@ class _Streaming:
         )
         response = AsyncAPIResponse(streamed, op.parse)
         self.stack.callback(response._close)
+        response._closer = self.stack.aclose
         return response
 
 
@@ -304,7 +329,7 @@ class AsyncResponseView:
     def __getattr__(self, name: str) -> Any:
         target = self._target
         if name in type(target)._sub_resources:
-            return AsyncResponseView(getattr(target, name), self._mode)
+            return view_of(getattr(target, name), self._mode)
         if name not in type(target)._response_methods:
             raise AttributeError(
                 f"{type(self).__name__} of {type(target).__name__} has no method {name!r}"
@@ -324,3 +349,20 @@ class AsyncResponseView:
         streaming.__name__ = name
         streaming.__doc__ = getattr(type(target), name).__doc__
         return streaming
+
+
+#: The typed view subclasses by (class name of the target, mode). The generated
+#: ``_views`` module registers them when the package is imported; it imports this
+#: module, never the reverse.
+_TYPED_VIEWS: dict[tuple[str, str], type[AsyncResponseView]] = {}
+
+
+def register_views(views: Mapping[tuple[str, str], type[AsyncResponseView]]) -> None:
+    """Record the typed view subclasses (called by ``_views``)."""
+    _TYPED_VIEWS.update(views)
+
+
+def view_of(target: Any, mode: Mode) -> AsyncResponseView:
+    """The view of ``target`` (a resource or the client) in ``mode``: the typed
+    subclass generated for its class (``_views``), else the generic view."""
+    return _TYPED_VIEWS.get((type(target).__name__, mode), AsyncResponseView)(target, mode)

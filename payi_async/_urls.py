@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, urlencode
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "ROOT",
     "category_path",
     "check",
+    "flatten_query",
     "join",
     "merge_query",
     "page_query",
@@ -150,3 +152,28 @@ def join(base_url: str, path: str, pairs: Sequence[tuple[str, str]] = ()) -> str
     if pairs:
         url += "?" + urlencode(pairs, quote_via=quote)
     return url
+
+
+def _query_text(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def flatten_query(extra: Mapping[str, object] | None) -> Mapping[str, object] | None:
+    """``extra_query`` with list values comma-joined and mappings as bracketed keys
+    (``filter[name]=x``), as the vendor's client sends them; other values unchanged."""
+    if extra is None or not isinstance(extra, Mapping):
+        return extra  # the client names what is wrong with it
+    flat: dict[Any, object] = {}
+
+    def add(key: Any, value: object) -> None:
+        if isinstance(value, Mapping):
+            for sub, each in value.items():
+                add(f"{key}[{sub}]", each)
+        elif isinstance(value, (list, tuple)):
+            flat[key] = ",".join(_query_text(v) for v in value if v is not None)
+        else:
+            flat[key] = value
+
+    for key, value in extra.items():
+        add(key, value)
+    return flat

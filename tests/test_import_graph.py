@@ -31,6 +31,9 @@ ANNOTATION_ONLY: Mapping[tuple[str, str], str] = {
     ("payi_async._catalog", "payi_async._resources"): (
         "plan/apply/cost are engines handed the AsyncResources whose methods they call"
     ),
+    ("payi_async._views", "payi_async"): (
+        "the generated typed views name the public classes, from the package, in annotations"
+    ),
 }
 
 
