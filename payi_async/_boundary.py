@@ -4,15 +4,20 @@ aiohttp's exceptions keep the request's headers (the key) in their ``args``,
 ``request_info`` and their traceback frames' locals; none of them is ever chained to an
 SDK error. ``connection_error`` describes one as a fresh ``CauseSummary``. Every key a
 client has sent is replaced by ``***`` wherever an answer echoes it: body, headers,
-message. Header text is made printable (invalid UTF-8 arrives as lone surrogates).
+message, in the forms an echo takes: as sent, JSON-escaped (``\\/``, ``\\u002B``, any
+escape: decoded JSON is checked too) and percent-encoded. Header text is made printable
+(invalid UTF-8 arrives as lone surrogates).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -59,7 +64,8 @@ class Secrets:
         """
         if len(secret) >= _SHORTEST and secret not in self._texts:
             # Longest first, so that a key containing another is masked whole.
-            self._texts = tuple(sorted((*self._texts, secret), key=len, reverse=True))
+            texts = {*self._texts, *_echoes(secret)}
+            self._texts = tuple(sorted(texts, key=len, reverse=True))
             self._bytes = tuple(t.encode("utf-8", "surrogateescape") for t in self._texts)
 
     def text(self, value: str) -> str:
@@ -75,6 +81,33 @@ class Secrets:
             if secret in raw:
                 raw = raw.replace(secret, b"***")
         return raw
+
+    def data(self, value: Any) -> Any:
+        """Decoded JSON ``value`` with every secret masked in its strings and names, in
+        place. Only needed when the raw body held a ``\\`` escape: otherwise each decoded
+        string is a slice of the (already masked) raw body."""
+        if not self._texts:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        stack = [value] if isinstance(value, (dict, list)) else []
+        text = self.text
+        while stack:  # not recursive: the JSON may be nested ~1000 deep
+            node = stack.pop()
+            if isinstance(node, dict):
+                for name in [n for n in node if text(n) is not n]:
+                    node[text(name)] = node.pop(name)
+                items: Any = node.items()
+            else:
+                items = enumerate(node)
+            for where, item in list(items):
+                if isinstance(item, str):
+                    masked = text(item)
+                    if masked is not item:
+                        node[where] = masked
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        return value
 
     def headers(self, headers: CIMultiDictProxy[str]) -> CIMultiDictProxy[str]:
         """``headers`` printable and with every secret masked (the same object if clean)."""
@@ -92,6 +125,15 @@ class Secrets:
                 for name, value in headers.items()
             )
         )
+
+
+def _echoes(secret: str) -> set[str]:
+    """``secret`` and the forms a server's echo may give it: JSON-escaped, percent-encoded."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= {form.replace("/", "\\/") for form in forms}
+    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+        forms |= {encoded, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), encoded)}
+    return forms
 
 
 def _detail(exc: BaseException, secrets: Secrets) -> str:
@@ -179,12 +221,23 @@ def not_json(
 
 
 def status_error(
-    raw: bytes, status: int, headers: CIMultiDictProxy[str], request: Request
+    raw: bytes,
+    status: int,
+    headers: CIMultiDictProxy[str],
+    request: Request,
+    secrets: Secrets | None = None,
+    *,
+    yielding: bool = False,
 ) -> APIStatusError:
-    """The error for a non-2xx answer (``raw`` and ``headers`` redacted already)."""
+    """The error for a non-2xx answer (``raw`` and ``headers`` redacted already).
+
+    ``yielding``: called in a worker thread for a large body (see ``decode_json``).
+    """
     body: Any
     try:
-        body = decode_json(raw) if raw else None
+        body = decode_json(raw, yielding=yielding) if raw else None
+        if secrets is not None and b"\\" in raw:
+            body = secrets.data(body)
     except ValueError:
         body = bytes(raw[:2000]).decode("utf-8", "replace")
     message = None

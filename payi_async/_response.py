@@ -48,6 +48,10 @@ class RequestInfo:
     url: str
 
 
+def _names(headers: Mapping[str, str] | None) -> str:
+    return "None" if headers is None else repr({name: "***" for name in headers})
+
+
 @attrs.frozen
 class Operation(Generic[T]):
     """One call of a method, described: what to send and how to read the answer."""
@@ -58,7 +62,9 @@ class Operation(Generic[T]):
     query: Sequence[tuple[str, str]] = ()
     body: Mapping[str, Any] | None = None
     timeout: float | Timeout | None = None
-    extra_headers: Mapping[str, str] | None = None
+    #: Shown by name only: the caller may pass a key here, and the repr of a frame's
+    #: locals (Sentry, ``--showlocals``) must not show it.
+    extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=_names)
     extra_query: Mapping[str, object] | None = None
     extra_body: Mapping[str, object] | None = None
     create: bool = False

@@ -185,8 +185,8 @@ class StreamedResponse:
             if len(raw) > _DECODE_ON_LOOP_BYTES:
                 # Decoding megabytes takes tens of ms: a worker thread does it, and the
                 # interpreter's switch interval lets the loop run meanwhile.
-                return await asyncio.to_thread(decode_json, raw, yielding=True)
-            return decode_json(raw)
+                return await asyncio.to_thread(_decode, raw, self._secrets, yielding=True)
+            return _decode(raw, self._secrets)
         except ValueError as exc:
             problem = ValueError(str(exc))
         raise _boundary.not_json(raw, problem, self._request, self.status, self.context.request_id)
@@ -302,7 +302,21 @@ class Transport:
                         outcome.response.release()
                     return
                 assert outcome.body is not None
-                error = _boundary.status_error(outcome.body, status, outcome.headers, request)
+                if len(outcome.body) > _DECODE_ON_LOOP_BYTES:
+                    # An error body is as big as any answer: decoded off the loop too.
+                    error = await asyncio.to_thread(
+                        _boundary.status_error,
+                        outcome.body,
+                        status,
+                        outcome.headers,
+                        request,
+                        self.secrets,
+                        yielding=True,
+                    )
+                else:
+                    error = _boundary.status_error(
+                        outcome.body, status, outcome.headers, request, self.secrets
+                    )
                 decision = policy.after_status(
                     retry, status, outcome.headers, create=request.create
                 )
@@ -328,6 +342,12 @@ class Transport:
                 self._throttle.limited(loop.time(), decision.wait)
             elif decision.wait > 0:
                 await sleep(decision.wait)
+
+
+def _decode(raw: bytes, secrets: _boundary.Secrets, *, yielding: bool = False) -> Any:
+    data = decode_json(raw, yielding=yielding)
+    # An escape (``\\u002B``, ``\\/``) can spell a key the raw body's masking missed.
+    return secrets.data(data) if b"\\" in raw else data
 
 
 async def sleep(seconds: float) -> None:

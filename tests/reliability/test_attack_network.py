@@ -1,0 +1,288 @@
+"""Attacks from outside: a hostile server on 127.0.0.1 that echoes the key in disguise,
+sends error bodies as big as any answer, and a ``base_url`` that would corrupt the
+request line. Each test failed before the fix it names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pickle
+import threading
+import traceback
+from collections.abc import AsyncIterator, Callable, Mapping
+from urllib.parse import quote
+
+import pytest
+
+from payi_async import APIStatusError, AsyncPayi, _boundary, _converter
+
+KEY = "sk-attack/canary+key=0123456789"
+OTHER = "sk-extra/header+key=9876543210"
+
+Script = Callable[[bytes], bytes]
+
+
+def answer(status: int, body: bytes, headers: tuple[tuple[bytes, bytes], ...] = ()) -> bytes:
+    """A complete HTTP/1.1 answer."""
+    head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    return b"HTTP/1.1 %d X\r\n%sContent-Length: %d\r\n\r\n%s" % (status, head, len(body), body)
+
+
+class Hostile:
+    """A keep-alive server on 127.0.0.1 answering every request with ``script(head)``."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.heads: list[bytes] = []
+        self.url = ""
+        self._server: asyncio.Server | None = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                if length:
+                    await reader.readexactly(length)
+                self.heads.append(head)
+                writer.write(self.script(head))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[Callable[[Script], Hostile]]:
+    servers: list[Hostile] = []
+
+    def make(script: Script) -> Hostile:
+        server = Hostile(script)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        await server.stop()
+
+
+def reachable(error: BaseException, secret: str) -> list[str]:
+    """Every place ``secret`` is reachable from ``error``'s graph (SDK frames only)."""
+    found: list[str] = []
+    seen: set[int] = set()
+    node: BaseException | None = error
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        for label, text in (
+            ("str", str(node)),
+            ("repr", repr(node)),
+            ("args", repr(node.args)),
+            ("attributes", repr(vars(node))),
+        ):
+            if secret in text:
+                found.append(f"{type(node).__name__}.{label}")
+        if secret.encode() in pickle.dumps(node):
+            found.append(f"{type(node).__name__}.pickle")
+        tb = node.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if "payi_async" in frame.f_code.co_filename:
+                for name, value in frame.f_locals.items():
+                    if secret in repr(value):
+                        found.append(f"{frame.f_code.co_name}.{name}")
+            tb = tb.tb_next
+        node = node.__cause__ or node.__context__
+    return found
+
+
+async def failing_call(
+    url: str, *, extra_headers: Mapping[str, str] | None = None
+) -> APIStatusError:
+    async with AsyncPayi(api_key=KEY, base_url=url, max_retries=0) as client:
+        with pytest.raises(APIStatusError) as caught:
+            await client.categories.resources.retrieve(
+                resource_id="r", category="c", resource="m", extra_headers=extra_headers
+            )
+    return caught.value
+
+
+def json_escapes(secret: str, chars: str) -> bytes:
+    """``secret`` as JSON text with ``chars`` written as ``\\uXXXX`` (as .NET's encoder
+    writes ``+``) and ``/`` as ``\\/``."""
+    out = "".join(f"\\u{ord(c):04X}" if c in chars else c for c in secret)
+    return out.replace("/", "\\/").encode()
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        pytest.param(json_escapes(KEY, "+"), id="dotnet-plus-and-slash"),
+        pytest.param(json_escapes(KEY, KEY), id="every-char-escaped"),
+        pytest.param(json_escapes(KEY, "s"), id="one-letter-escaped"),
+    ],
+)
+async def test_a_key_echoed_json_escaped_in_an_error_body_is_masked(
+    hostile: Callable[[Script], Hostile], echo: bytes
+) -> None:
+    """Fixed: masking matched only the raw bytes, so an escaped echo decoded to the key."""
+    detail = b'{"' + echo + b'": [1, "' + echo + b'"]}'
+    body = b'{"message": "bad key ' + echo + b'", "detail": ' + detail + b"}"
+    server = hostile(lambda head: answer(401, body))
+    await server.start()
+    error = await failing_call(server.url)
+    assert "bad key ***" in str(error)
+    assert reachable(error, KEY) == []
+
+
+async def test_a_key_echoed_json_escaped_in_a_2xx_body_is_masked(
+    hostile: Callable[[Script], Hostile],
+) -> None:
+    body = b'{"items": [{"note": "' + json_escapes(KEY, "+") + b'"}], "has_more": false}'
+    server = hostile(lambda head: answer(200, body))
+    await server.start()
+    async with AsyncPayi(api_key=KEY, base_url=server.url, max_retries=0) as client:
+        response = await client.categories.with_raw_response.list()
+        data = await response.json()
+    assert data["items"][0]["note"] == "***"
+
+
+@pytest.mark.parametrize("lower", [False, True], ids=["upper-hex", "lower-hex"])
+async def test_a_key_echoed_percent_encoded_in_a_redirect_or_header_is_masked(
+    hostile: Callable[[Script], Hostile], lower: bool
+) -> None:
+    """Fixed: ``%2F``/``%2B`` forms of the key went through in Location and headers."""
+    encoded = quote(KEY, safe="")
+    if lower:
+        encoded = encoded.replace("%2F", "%2f").replace("%2B", "%2b").replace("%3D", "%3d")
+    location = b"http://127.0.0.2/login?key=" + encoded.encode()
+    server = hostile(
+        lambda head: answer(302, b"", ((b"Location", location), (b"Set-Cookie", b"k=" + location)))
+    )
+    await server.start()
+    error = await failing_call(server.url)
+    assert "login?key=***" in str(error)
+    for secret in (KEY, encoded):
+        assert reachable(error, secret) == []
+    assert encoded not in str(error.headers)
+
+
+async def test_an_extra_headers_key_echoed_escaped_is_masked(
+    hostile: Callable[[Script], Hostile],
+) -> None:
+    body = b'{"message": "who is ' + json_escapes(OTHER, "+") + b'"}'
+    server = hostile(lambda head: answer(403, body))
+    await server.start()
+    error = await failing_call(server.url, extra_headers={"XPROXY-API-KEY": OTHER})
+    assert b"XPROXY-API-KEY: " + OTHER.encode() in server.heads[0]
+    assert KEY.encode() not in server.heads[0]
+    assert "who is ***" in str(error)
+    # The caller's own argument (README: "of course, in the arguments of your own call").
+    assert [p for p in reachable(error, OTHER) if not p.endswith(".extra_headers")] == []
+
+
+async def test_a_large_error_body_is_decoded_off_the_event_loop(
+    hostile: Callable[[Script], Hostile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fixed: a non-2xx body (up to ``max_response_bytes``) was decoded on the loop: a
+    10 MB one stalled it ~1.5 s, where a 2xx body of that size goes to a worker thread."""
+    threads: list[threading.Thread] = []
+    decode = _converter.decode_json
+
+    def spy(raw: bytes, *, yielding: bool = False) -> object:
+        threads.append(threading.current_thread())
+        return decode(raw, yielding=yielding)
+
+    monkeypatch.setattr(_boundary, "decode_json", spy)
+    body = json.dumps({"message": "overloaded", "trace": [[1.5] * 8] * 40_000}).encode()
+    assert len(body) > 1024 * 1024
+    server = hostile(lambda head: answer(503, body))
+    await server.start()
+    error = await failing_call(server.url)
+    assert "overloaded" in str(error)
+    assert threads and threading.main_thread() not in threads
+
+
+async def test_a_small_error_body_still_decodes_on_the_loop(
+    hostile: Callable[[Script], Hostile],
+) -> None:
+    server = hostile(lambda head: answer(409, b'{"message": "exists", "request_id": "r-1"}'))
+    await server.start()
+    error = await failing_call(server.url)
+    assert "exists" in str(error)
+    assert error.request_id == "r-1"
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "/p\r\nX-Injected: 1",
+        "/ p",
+        "/p\t",
+        "/p\x00",
+        "/\u00e9",
+        "/a\\b",
+        "/../api",
+        "/v1/.",
+    ],
+)
+async def test_a_base_url_that_would_corrupt_the_request_line_is_refused(suffix: str) -> None:
+    """Fixed: these were accepted and sent as-is (``GET / p/api/...``, a CRLF silently
+    dropped into another path, a NUL failing only at send time)."""
+    with pytest.raises(ValueError, match="base_url"):
+        AsyncPayi(api_key=KEY, base_url="http://127.0.0.1:9" + suffix)
+
+
+def test_masking_covers_each_echo_form_and_leaves_other_text_alone() -> None:
+    secrets = _boundary.Secrets()
+    secrets.add(KEY)
+    for form in (KEY, quote(KEY, safe=""), quote(KEY), json.dumps(KEY)[1:-1].replace("/", "\\/")):
+        assert secrets.text(f"<{form}>") == "<***>"
+        assert secrets.body(f"<{form}>".encode()) == b"<***>"
+    assert secrets.text("sk-attack canary key") == "sk-attack canary key"
+    nested: object = json.loads('{"a": [[{"' + json_escapes(KEY, "+").decode() + '": "x"}]]}')
+    assert secrets.data(nested) == {"a": [[{"***": "x"}]]}
+
+
+def test_no_secret_in_a_traceback_rendered_with_locals_after_an_escaped_echo() -> None:
+    """The blocking client too: the error crossing the portal thread keeps no key."""
+    from payi_sync import Payi
+
+    loop = asyncio.new_event_loop()
+    body = b'{"message": "' + json_escapes(KEY, "+") + b'"}'
+    server = Hostile(lambda head: answer(400, body))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
+        with (
+            Payi(api_key=KEY, base_url=server.url, max_retries=0) as client,
+            pytest.raises(APIStatusError) as caught,
+        ):
+            client.categories.resources.retrieve(resource_id="r", category="c", resource="m")
+        error = caught.value
+        rendered = "".join(
+            traceback.TracebackException.from_exception(error, capture_locals=True).format()
+        )
+        assert "***" in str(error)
+        assert reachable(error, KEY) == []
+        assert KEY not in rendered
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
