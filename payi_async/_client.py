@@ -298,7 +298,8 @@ class AsyncPayi:
             create=create,
             idempotency_key=idempotency_key,
         ) as answer:
-            return Response(await answer.data(), answer.context)
+            data = await answer.data()
+            return Response(data, answer.context, len(await answer.read()))
 
     def _stream(
         self,

@@ -20,7 +20,7 @@ import attrs
 
 from ._converter import ResponseContext
 from ._exceptions import APIResponseValidationError
-from ._transport import Timeout
+from ._transport import Timeout, parse_answer
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -210,7 +210,9 @@ class AsyncAPIResponse(Generic[T]):
         """What the plain call returns: the model, or the first page of a listing
         (whose iteration goes on to the following pages)."""
         if self._parsed is _UNREAD:
-            self._parsed = self._parse(await self.json(), self.context)
+            data = await self.json()
+            size = len(await self.read())
+            self._parsed = await parse_answer(self._parse, data, self.context, size)
         result: T = self._parsed
         return result
 

@@ -29,8 +29,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from multidict import CIMultiDictProxy
@@ -55,9 +55,12 @@ __all__ = [
     "Timeout",
     "Transport",
     "aiohttp_timeout",
+    "parse_answer",
 ]
 
 log = logging.getLogger("payi_async")
+
+T = TypeVar("T")
 
 #: Bodies up to this size are decoded on the event loop (a page of 1,000 resources is
 #: ~0.4 MB, ~3 ms); larger ones in a worker thread.
@@ -102,6 +105,18 @@ class Response:
 
     data: Any
     context: ResponseContext
+    #: The body's size in bytes (``parse`` builds the models of a large one off the loop).
+    size: int = 0
+
+
+async def parse_answer(
+    parser: Callable[[Any, ResponseContext], T], data: Any, context: ResponseContext, size: int
+) -> T:
+    """``parser(data, context)``; for a body over 1 MiB in a worker thread, as its
+    decoding was: building 100,000 models of a valid page takes a second or more."""
+    if size > _DECODE_ON_LOOP_BYTES:
+        return await asyncio.to_thread(parser, data, context)
+    return parser(data, context)
 
 
 class StreamedResponse:

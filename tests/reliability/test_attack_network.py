@@ -11,11 +11,12 @@ import pickle
 import threading
 import traceback
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from payi_async import APIStatusError, AsyncPayi, _boundary, _converter
+from payi_async import APIStatusError, AsyncPayi, _boundary, _converter, _resources
 
 KEY = "sk-attack/canary+key=0123456789"
 OTHER = "sk-extra/header+key=9876543210"
@@ -286,3 +287,56 @@ def test_no_secret_in_a_traceback_rendered_with_locals_after_an_escaped_echo() -
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+@pytest.mark.parametrize("mode", ["plain", "list", "raw", "streaming"])
+async def test_a_large_valid_answer_builds_its_models_off_the_event_loop(
+    hostile: Callable[[Script], Hostile], monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Fixed: only the JSON decoding of a large body left the loop; building its models
+    did not: a valid 8.6 MB page of 200,000 categories stalled the loop ~1.5 s."""
+    threads: list[threading.Thread] = []
+    structure = _converter.structure_body
+    structure_page = _converter.structure_page
+
+    def spy_body(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return structure(*args, **kwargs)
+
+    def spy_page(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return structure_page(*args, **kwargs)
+
+    monkeypatch.setattr(_resources, "structure_body", spy_body)
+    monkeypatch.setattr(_resources, "structure_page", spy_page)
+    version = {
+        "resource_id": "r",
+        "category": "c",
+        "resource": "m",
+        "units": {"text": {"input_price": 1.0, "output_price": 2.0}},
+        "description": "d" * (1100 * 1024),
+    }
+    page = {"items": [{"category": f"c{i}"} for i in range(60_000)], "has_more": False}
+    body = json.dumps(page if mode == "list" else version).encode()
+    assert len(body) > 1024 * 1024
+    server = hostile(lambda head: answer(200, body))
+    await server.start()
+    async with AsyncPayi(api_key=KEY, base_url=server.url, max_retries=0) as client:
+        resources = client.categories.resources
+        if mode == "plain":
+            result: Any = await resources.retrieve(resource_id="r", category="c", resource="m")
+            assert result.resource_id == "r"
+        elif mode == "list":
+            names = [category.category async for category in client.categories.list()]
+            assert len(names) == 60_000
+        elif mode == "raw":
+            raw = await resources.with_raw_response.retrieve(
+                resource_id="r", category="c", resource="m"
+            )
+            assert (await raw.parse()).resource_id == "r"
+        else:
+            async with resources.with_streaming_response.retrieve(
+                resource_id="r", category="c", resource="m"
+            ) as streamed:
+                assert (await streamed.parse()).resource_id == "r"
+    assert threads and threading.main_thread() not in threads
