@@ -6,6 +6,7 @@ request line. Each test failed before the fix it names.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import pickle
 import threading
@@ -16,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from payi_async import APIStatusError, AsyncPayi, _boundary, _converter, _resources
+from payi_async import APIError, APIStatusError, AsyncPayi, _boundary, _converter, _resources
 
 KEY = "sk-attack/canary+key=0123456789"
 OTHER = "sk-extra/header+key=9876543210"
@@ -340,3 +341,26 @@ async def test_a_large_valid_answer_builds_its_models_off_the_event_loop(
             ) as streamed:
                 assert (await streamed.parse()).resource_id == "r"
     assert threads and threading.main_thread() not in threads
+
+
+@pytest.mark.parametrize("status", [400, 200])
+async def test_an_error_holding_a_deeply_nested_body_pickles_and_round_trips(
+    hostile: Callable[[Script], Hostile], status: int
+) -> None:
+    """Fixed: pickle recurses about twice per level, so an error holding a body nested
+    500+ deep (which decodes fine) raised RecursionError when pickled or deep-copied:
+    a ``ProcessPoolExecutor`` or task queue could not hand the error back."""
+    depth = 900
+    nested = b'{"a": ' * depth + b'"x"' + b"}" * depth
+    body = b'{"message": "deep", "units": ' + nested + b"}"
+    server = hostile(lambda head: answer(status, body))
+    await server.start()
+    async with AsyncPayi(api_key=KEY, base_url=server.url, max_retries=0) as client:
+        with pytest.raises(APIError) as caught:
+            await client.categories.resources.retrieve(resource_id="r", category="c", resource="m")
+    error = caught.value
+    for copied in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert type(copied) is type(error)
+        assert str(copied) == str(error)
+        assert getattr(copied, "body", None) == getattr(error, "body", None)
+        assert vars(copied).keys() == vars(error).keys()
