@@ -5,13 +5,14 @@ aiohttp's exceptions keep the request's headers (the key) in their ``args``,
 SDK error. ``connection_error`` describes one as a fresh ``CauseSummary``. Every key a
 client has sent is replaced by ``***`` wherever an answer echoes it: body, headers,
 message, in the forms an echo takes: as sent, JSON-escaped (``\\/``, ``\\u002B``, any
-escape: decoded JSON is checked too) and percent-encoded. Header text is made printable
-(invalid UTF-8 arrives as lone surrogates).
+escape: decoded JSON is checked too), percent-encoded and inside base64. Header text is
+made printable (invalid UTF-8 arrives as lone surrogates).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -128,11 +129,19 @@ class Secrets:
 
 
 def _echoes(secret: str) -> set[str]:
-    """``secret`` and the forms a server's echo may give it: JSON-escaped, percent-encoded."""
+    """``secret`` and the forms a server's echo may give it: JSON-escaped, percent-encoded,
+    inside base64."""
     forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     forms |= {form.replace("/", "\\/") for form in forms}
     for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
         forms |= {encoded, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), encoded)}
+    raw = secret.encode("utf-8", "surrogateescape")
+    for offset in range(3):
+        # Base64 of any text holding the key (``Basic`` auth of ``user:key``) contains,
+        # for the key's offset modulo 3, the characters that only the key's bytes decide.
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        middle = encoded[(offset * 4 + 2) // 3 : ((offset + len(raw)) * 4) // 3]
+        forms |= {middle, middle.replace("+", "-").replace("/", "_")}
     return forms
 
 

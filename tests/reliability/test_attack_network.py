@@ -6,6 +6,7 @@ request line. Each test failed before the fix it names.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import pickle
@@ -217,16 +218,13 @@ async def test_a_large_error_body_is_decoded_off_the_event_loop(
     error = await failing_call(server.url)
     assert "overloaded" in str(error)
     assert threads and threading.main_thread() not in threads
-
-
-async def test_a_small_error_body_still_decodes_on_the_loop(
-    hostile: Callable[[Script], Hostile],
-) -> None:
-    server = hostile(lambda head: answer(409, b'{"message": "exists", "request_id": "r-1"}'))
-    await server.start()
-    error = await failing_call(server.url)
+    threads.clear()
+    small = hostile(lambda head: answer(409, b'{"message": "exists", "request_id": "r-1"}'))
+    await small.start()
+    error = await failing_call(small.url)
     assert "exists" in str(error)
     assert error.request_id == "r-1"
+    assert threads == [threading.main_thread()]  # a small one stays on the loop: cheap
 
 
 @pytest.mark.parametrize(
@@ -256,6 +254,11 @@ def test_masking_covers_each_echo_form_and_leaves_other_text_alone() -> None:
         assert secrets.text(f"<{form}>") == "<***>"
         assert secrets.body(f"<{form}>".encode()) == b"<***>"
     assert secrets.text("sk-attack canary key") == "sk-attack canary key"
+    for offset in range(3):
+        inside = base64.b64encode(b"u" * offset + KEY.encode()).decode()
+        assert "***" in secrets.text(inside)
+        other = base64.b64encode(b"u" * offset + OTHER.encode()).decode()
+        assert secrets.text(other) == other
     nested: object = json.loads('{"a": [[{"' + json_escapes(KEY, "+").decode() + '": "x"}]]}')
     assert secrets.data(nested) == {"a": [[{"***": "x"}]]}
 
@@ -364,3 +367,22 @@ async def test_an_error_holding_a_deeply_nested_body_pickles_and_round_trips(
         assert str(copied) == str(error)
         assert getattr(copied, "body", None) == getattr(error, "body", None)
         assert vars(copied).keys() == vars(error).keys()
+
+
+@pytest.mark.parametrize("prefix", [b"", b"u:", b"user:"], ids=["offset0", "offset2", "offset5"])
+async def test_a_key_echoed_inside_base64_is_masked(
+    hostile: Callable[[Script], Hostile], prefix: bytes
+) -> None:
+    """Fixed: a server echoing the key as ``Basic base64(user:key)`` (a header) or in a
+    base64 debug field (a body) showed it to anyone who decodes the error's text."""
+    standard = base64.b64encode(prefix + KEY.encode() + b"!")
+    urlsafe = base64.urlsafe_b64encode(b"~" + prefix + KEY.encode())
+    body = b'{"message": "token ' + standard + b'", "debug": "' + urlsafe + b'"}'
+    server = hostile(lambda head: answer(401, body, ((b"WWW-Authenticate", b"Basic " + standard),)))
+    await server.start()
+    error = await failing_call(server.url)
+    rendered = repr(vars(error)) + str(error)
+    for text in (standard, urlsafe):
+        assert text.decode() not in rendered
+    assert "***" in error.headers["WWW-Authenticate"]
+    assert "***" in str(error)
