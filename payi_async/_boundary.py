@@ -48,11 +48,13 @@ _SHORTEST = 8
 class Secrets:
     """Every API key sent through one pool; redacts them from text, bytes and headers."""
 
-    __slots__ = ("_bytes", "_texts")
+    __slots__ = ("_bytes", "_plain", "_texts")
 
     def __init__(self) -> None:
         self._texts: tuple[str, ...] = ()
         self._bytes: tuple[bytes, ...] = ()
+        #: The keys as sent (``_texts`` adds their echo forms).
+        self._plain: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Secrets: {len(self._texts)}>"
@@ -68,6 +70,7 @@ class Secrets:
             texts = {*self._texts, *_echoes(secret)}
             self._texts = tuple(sorted(texts, key=len, reverse=True))
             self._bytes = tuple(t.encode("utf-8", "surrogateescape") for t in self._texts)
+            self._plain = tuple(sorted({*self._plain, secret}, key=len, reverse=True))
 
     def text(self, value: str) -> str:
         """``value`` with every secret masked."""
@@ -83,16 +86,31 @@ class Secrets:
                 raw = raw.replace(secret, b"***")
         return raw
 
+    def escaped_in(self, raw: bytes) -> bool:
+        """Whether ``raw`` (masked already) spells a key with ``\\uXXXX`` or ``\\/``
+        escapes, so that its decoded JSON needs ``data``. Cheap when it does not."""
+        if not self._plain or (b"\\u" not in raw and b"\\/" not in raw):
+            return False
+        text = _ESCAPE.sub(_unescape, raw)
+        return any(secret.encode("utf-8", "surrogateescape") in text for secret in self._plain)
+
     def data(self, value: Any) -> Any:
-        """Decoded JSON ``value`` with every secret masked in its strings and names, in
-        place. Only needed when the raw body held a ``\\`` escape: otherwise each decoded
-        string is a slice of the (already masked) raw body."""
-        if not self._texts:
+        """Decoded JSON ``value`` with every key masked in its strings and names, in
+        place. Only needed when ``escaped_in(raw)``: otherwise each decoded string is a
+        slice of the (already masked) raw body."""
+        plain = self._plain
+
+        def text(value: str) -> str:
+            for secret in plain:
+                if secret in value:
+                    value = value.replace(secret, _MASK)
+            return value
+
+        if not plain:
             return value
         if isinstance(value, str):
-            return self.text(value)
+            return text(value)
         stack = [value] if isinstance(value, (dict, list)) else []
-        text = self.text
         while stack:  # not recursive: the JSON may be nested ~1000 deep
             node = stack.pop()
             if isinstance(node, dict):
@@ -126,6 +144,14 @@ class Secrets:
                 for name, value in headers.items()
             )
         )
+
+
+_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})|\\/")
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    code = match.group(1)
+    return b"/" if code is None else chr(int(code, 16)).encode("utf-8", "surrogatepass")
 
 
 def _echoes(secret: str) -> set[str]:
@@ -245,7 +271,7 @@ def status_error(
     body: Any
     try:
         body = decode_json(raw, yielding=yielding) if raw else None
-        if secrets is not None and b"\\" in raw:
+        if secrets is not None and secrets.escaped_in(raw):
             body = secrets.data(body)
     except ValueError:
         body = bytes(raw[:2000]).decode("utf-8", "replace")

@@ -362,7 +362,7 @@ class Transport:
 def _decode(raw: bytes, secrets: _boundary.Secrets, *, yielding: bool = False) -> Any:
     data = decode_json(raw, yielding=yielding)
     # An escape (``\\u002B``, ``\\/``) can spell a key the raw body's masking missed.
-    return secrets.data(data) if b"\\" in raw else data
+    return secrets.data(data) if secrets.escaped_in(raw) else data
 
 
 async def sleep(seconds: float) -> None:
