@@ -235,7 +235,11 @@ class Transport:
             # No default headers: the key and headers of each client copy travel with
             # each request, so that copies with other keys share these connections.
             connector = aiohttp.TCPConnector(limit=self._connection_limit)
-            self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+            # No cookie jar: the API sets none, and a cookie answering one key's request
+            # would go out with the next request of every copy, whatever its key.
+            self._session = aiohttp.ClientSession(
+                connector=connector, raise_for_status=False, cookie_jar=aiohttp.DummyCookieJar()
+            )
             self._loop = loop
         elif loop is not self._loop:
             raise RuntimeError(

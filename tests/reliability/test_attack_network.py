@@ -386,3 +386,23 @@ async def test_a_key_echoed_inside_base64_is_masked(
         assert text.decode() not in rendered
     assert "***" in error.headers["WWW-Authenticate"]
     assert "***" in str(error)
+
+
+async def test_a_cookie_set_for_one_key_is_never_sent_with_another(
+    hostile: Callable[[Script], Hostile],
+) -> None:
+    """Fixed: the session kept aiohttp's cookie jar, so a cookie answering key A's request
+    went out with the next request of a ``with_options(api_key=B)`` copy (they share the
+    pool). ``localhost`` (which resolves to 127.0.0.1): the jar ignores IP hosts."""
+    cookie = (b"Set-Cookie", b"session=tenant-a; Path=/; Max-Age=3600")
+    server = hostile(lambda head: answer(200, b'{"items": [], "has_more": false}', (cookie,)))
+    await server.start()
+    url = server.url.replace("127.0.0.1", "localhost")
+    async with AsyncPayi(api_key=KEY, base_url=url, max_retries=0) as client:
+        assert [c async for c in client.categories.list()] == []
+        other = client.with_options(api_key=OTHER)
+        assert [c async for c in other.categories.list()] == []
+        assert [c async for c in client.categories.list()] == []
+    assert len(server.heads) == 3
+    for head in server.heads:
+        assert b"cookie:" not in head.lower()
