@@ -248,6 +248,7 @@ class AsyncAPIResponse(Generic[T]):
             raise self._error
         if self._data is _UNREAD:
             try:
+                await self.read()  # kept, so that parse() still works after close()
                 self._data = await self._live().data()
             except APIResponseValidationError as exc:
                 self._error = exc
