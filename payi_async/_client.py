@@ -312,7 +312,8 @@ class AsyncPayi:
             create=create,
             idempotency_key=idempotency_key,
         ) as answer:
-            return Response(await answer.data(), answer.context)
+            data = await answer.data()
+            return Response(data, answer.context, len(await answer.read()))
 
     def _stream(
         self,
@@ -391,6 +392,14 @@ def _check_base_url(url: str) -> str:
         )
     if "?" in url or "#" in url:
         raise ValueError(f"base_url must not carry a query or fragment (? or #): {url!r}")
+    if not url.isascii() or not url.isprintable() or any(c.isspace() or c == "\\" for c in url):
+        # Sent as-is in the request line: a space or line break would corrupt it.
+        raise ValueError(
+            "base_url must be plain ASCII without spaces, control characters or "
+            f"backslashes (percent-encode them): {url!r}"
+        )
+    if any(part in (".", "..") for part in url.partition("://")[2].split("/")[1:]):
+        raise ValueError(f"base_url must not hold a . or .. path segment: {url!r}")
     parsed = URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, not {url!r}")

@@ -30,6 +30,7 @@ frames hold the request's headers). Text taken from the answer is made printable
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -88,7 +89,17 @@ class APIError(PayiError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors do not survive the default pickling of exceptions.
-        return (_rebuild, (type(self), dict(self.__dict__)))
+        state = dict(self.__dict__)
+        body = state.get("body")
+        if isinstance(body, (dict, list)):
+            # As JSON text: pickle recurses about twice as deep per level as the JSON
+            # decoder, so a body nested 500 deep (a server's choice) would not pickle.
+            try:
+                state["_body_json"] = json.dumps(body)
+                del state["body"]
+            except (TypeError, ValueError, RecursionError):
+                pass
+        return (_rebuild, (type(self), state))
 
     def __str__(self) -> str:
         return f"{_one_line(self.message)} [{self.method} {self.url}]"
@@ -131,6 +142,9 @@ class CauseSummary(Exception):
 def _rebuild(cls: type[APIError], state: dict[str, Any]) -> APIError:
     error = cls.__new__(cls)
     Exception.__init__(error, state.get("message", ""))
+    if "_body_json" in state:
+        state = dict(state)
+        state["body"] = json.loads(state.pop("_body_json"))
     error.__dict__.update(state)
     return error
 

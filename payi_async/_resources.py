@@ -34,7 +34,7 @@ from ._models import (
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._response import AsyncResponseView, Operation, ResponseMode, view_of
 from ._timeline import in_effect, instant, server_instant
-from ._transport import Timeout
+from ._transport import Timeout, parse_answer
 
 if TYPE_CHECKING:
     from ._client import AsyncPayi
@@ -89,7 +89,7 @@ class _Resource:
     async def _send(self, op: Operation[T]) -> T:
         if self._mode is None:
             response = await self._client._request(op.method, op.path, **op.options())
-            return op.parse(response.data, response.context)
+            return await parse_answer(op.parse, response.data, response.context, response.size)
         # A re-bound copy (only reachable through an AsyncResponseView) answers the
         # mode's response object instead of the model.
         result: Any = await self._mode.send(self._client, op)
@@ -144,7 +144,7 @@ class _Resource:
         async def fetch(at: str | None) -> AsyncCursorPage[T]:
             op = operation(at)
             response = await client._request(op.method, op.path, **op.options())
-            return op.parse(response.data, response.context)
+            return await parse_answer(op.parse, response.data, response.context, response.size)
 
         if self._mode is not None:
             # Raw and streaming: the first page's answer; parse() gives the page,

@@ -20,7 +20,7 @@ import attrs
 
 from ._converter import ResponseContext
 from ._exceptions import APIResponseValidationError
-from ._transport import Timeout
+from ._transport import Timeout, parse_answer
 from ._urls import flatten_query
 
 if TYPE_CHECKING:
@@ -49,6 +49,10 @@ class RequestInfo:
     url: str
 
 
+def _names(headers: Mapping[str, str] | None) -> str:
+    return "None" if headers is None else repr({name: "***" for name in headers})
+
+
 @attrs.frozen
 class Operation(Generic[T]):
     """One call of a method, described: what to send and how to read the answer."""
@@ -59,7 +63,9 @@ class Operation(Generic[T]):
     query: Sequence[tuple[str, str]] = ()
     body: Mapping[str, Any] | None = None
     timeout: float | Timeout | None = None
-    extra_headers: Mapping[str, str] | None = None
+    #: Shown by name only: the caller may pass a key here, and the repr of a frame's
+    #: locals (Sentry, ``--showlocals``) must not show it.
+    extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=_names)
     extra_query: Mapping[str, object] | None = None
     extra_body: Mapping[str, object] | None = None
     create: bool = False
@@ -218,6 +224,7 @@ class AsyncAPIResponse(Generic[T]):
             raise self._error
         if self._data is _UNREAD:
             try:
+                await self.read()  # kept, so that parse() still works after close()
                 self._data = await self._live().data()
             except APIResponseValidationError as exc:
                 self._error = exc
@@ -228,7 +235,9 @@ class AsyncAPIResponse(Generic[T]):
         """What the plain call returns: the model, or the first page of a listing
         (whose iteration goes on to the following pages)."""
         if self._parsed is _UNREAD:
-            self._parsed = self._parse(await self.json(), self.context)
+            data = await self.json()
+            size = len(await self.read())
+            self._parsed = await parse_answer(self._parse, data, self.context, size)
         result: T = self._parsed
         return result
 
