@@ -35,8 +35,11 @@ def test_fresh_demo_installs_the_cli_extra_only(tmp_path: Path) -> None:
     commands = dry_run("demo", venv)
     assert f"-m venv --without-pip {venv}" in commands
     [install] = package_installs(commands)
-    assert install.startswith(f"{venv}/bin/python -m pip install ")
-    assert install.endswith(" -e '.[cli]'")
+    # uv when it could be had, else pip, each with only this extra.
+    assert f"{venv}/bin/uv pip install " in install
+    assert f"{venv}/bin/python -m pip install " in install
+    assert install.endswith(" -e '.[cli]'; fi")
+    assert install.count("-e '.[cli]'") == 2
     assert "dev]" not in commands
     assert "examples/demo.py" in commands
 
@@ -46,8 +49,11 @@ def test_fresh_test_installs_the_dev_extra(tmp_path: Path) -> None:
     commands = dry_run("test", venv)
     assert f"-m venv --without-pip {venv}" in commands
     [install] = package_installs(commands)
-    assert install.startswith(f"{venv}/bin/python -m pip install ")
-    assert install.endswith(" -e '.[cli,dev]'")
+    # uv when it could be had, else pip, each with only this extra.
+    assert f"{venv}/bin/uv pip install " in install
+    assert f"{venv}/bin/python -m pip install " in install
+    assert install.endswith(" -e '.[cli,dev]'; fi")
+    assert install.count("-e '.[cli,dev]'") == 2
     assert "-m pytest" in commands
 
 
@@ -62,7 +68,7 @@ def test_a_set_up_venv_is_not_installed_again(tmp_path: Path) -> None:
     # After `make demo`, `make test` adds the dev extra to the same venv.
     test = dry_run("test", venv)
     [install] = package_installs(test)
-    assert install.endswith(" -e '.[cli,dev]'")
+    assert install.endswith(" -e '.[cli,dev]'; fi")
     assert "-m venv" not in test
 
 
