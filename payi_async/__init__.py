@@ -48,7 +48,7 @@ from ._models import (
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._resources import AsyncCategories, AsyncResources
 from ._response import AsyncAPIResponse, AsyncResponseContextManager, AsyncResponseView, RequestInfo
-from ._retry import RetryNotice, RetryPolicy
+from ._retry import Clock, RetryNotice, RetryPolicy
 from ._version import __version__
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "AsyncPayi",
+    "Clock",
     "NOT_GIVEN",
     "NotGiven",
     "RetryNotice",

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import attrs
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -203,6 +204,9 @@ class AsyncPayi:
         if not isinstance(default_query, NotGiven):
             query_pairs("default_query", default_query)
             query = {**query, **default_query}
+        if not isinstance(max_retries, (NotGiven, RetryPolicy)):
+            # A count keeps the clock: it is where the client runs, not a retry rule.
+            max_retries = attrs.evolve(_policy(max_retries), clock=self._policy.clock)
         clone = object.__new__(type(self))
         clone._transport = self._transport
         clone._set_options(

@@ -15,12 +15,28 @@ import random
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import attrs
 
-__all__ = ["Retry", "RetryNotice", "RetryPolicy", "server_delay"]
+__all__ = ["Clock", "Retry", "RetryNotice", "RetryPolicy", "server_delay"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+class Clock(Protocol):
+    """What a client waits on: ``RetryPolicy(clock=...)``, e.g. a test's fake clock.
+
+    The default is the running event loop's ``time()`` and ``asyncio.sleep``.
+    """
+
+    def time(self) -> float:
+        """Seconds on a monotonic clock."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (run on the client's event loop, also for ``Payi``)."""
+        ...
 
 
 @attrs.frozen
@@ -62,6 +78,9 @@ class RetryPolicy:
     #: A server asking for a longer wait than this gets no retry: the error is raised
     #: at once, with its ``retry_after``, rather than the call sleeping that long.
     max_retry_after: float = 60.0
+    #: The clock the waits between attempts (and a 429's pause) are taken on; ``None``
+    #: is the event loop's. ``with_options(max_retries=n)`` keeps it.
+    clock: Clock | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         count = self.max_retries

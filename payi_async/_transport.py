@@ -267,11 +267,14 @@ class Transport:
         client_timeout = self._aiohttp_timeout(timeout)
         self.secrets.add(request.key)
         loop = asyncio.get_running_loop()
+        clock = policy.clock
+        now = loop.time if clock is None else clock.time
+        pause = sleep if clock is None else clock.sleep
         retry = 0
         while True:
-            wait = self._throttle.delay(loop.time())
+            wait = self._throttle.delay(now())
             if wait > 0:
-                await sleep(wait)
+                await pause(wait)
             started = time.perf_counter()
             outcome = await _attempt.attempt(
                 session,
@@ -297,7 +300,7 @@ class Transport:
                         "%s %s -> %d in %.1f ms", request.method, request.url, status, elapsed
                     )
                 if status != 429:
-                    self._throttle.accepted(loop.time())
+                    self._throttle.accepted(now())
                 if 200 <= status < 300:
                     answer = StreamedResponse(
                         outcome.response,
@@ -351,9 +354,9 @@ class Transport:
             )
             if decision.pace:
                 # The throttle holds this attempt back along with every other one.
-                self._throttle.limited(loop.time(), decision.wait)
+                self._throttle.limited(now(), decision.wait)
             elif decision.wait > 0:
-                await sleep(decision.wait)
+                await pause(decision.wait)
 
 
 def _decode(raw: bytes, secrets: _boundary.Secrets, *, yielding: bool = False) -> Any:
@@ -363,5 +366,5 @@ def _decode(raw: bytes, secrets: _boundary.Secrets, *, yielding: bool = False) -
 
 
 async def sleep(seconds: float) -> None:
-    """The one place the transport waits; tests replace it with a fake clock."""
+    """How the transport waits when its policy names no ``clock``."""
     await asyncio.sleep(seconds)

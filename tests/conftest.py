@@ -6,7 +6,6 @@ plugin's ``payi_emulator``; ``server`` is one on the test's own event loop.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aioresponses import aioresponses
 
-from payi_async import AsyncPayi
+from payi_async import AsyncPayi, RetryPolicy
 from payi_async.emulator import LocalPayiServer
 
 # The plugin's fixtures, also when the package is not installed (entry point absent).
@@ -126,9 +125,13 @@ async def emulator() -> AsyncIterator[LocalPayiServer]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[AsyncPayi]:
-    """A client of the mocked wire (``api``) at ``BASE``."""
-    async with AsyncPayi(api_key=KEY, base_url=BASE) as payi:
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[AsyncPayi]:
+    """A client of the mocked wire (``api``) at ``BASE``; on ``clock`` when the test
+    uses it."""
+    policy: int | RetryPolicy = 2
+    if "clock" in request.fixturenames:
+        policy = RetryPolicy(clock=request.getfixturevalue("clock"))
+    async with AsyncPayi(api_key=KEY, base_url=BASE, max_retries=policy) as payi:
         yield payi
 
 
@@ -150,13 +153,10 @@ async def http(server: LocalPayiServer) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """The transport's waits, recorded instead of slept; the loop's clock moves by them."""
-    loop = asyncio.get_running_loop()
-    fake = FakeClock(loop)
-    monkeypatch.setattr("payi_async._transport.sleep", fake.sleep)
-    monkeypatch.setattr(loop, "time", fake.time)
-    return fake
+def clock() -> FakeClock:
+    """A fake clock; a client waits on it given ``max_retries=RetryPolicy(clock=clock)``
+    (``client`` is, when the test asks for ``clock`` too)."""
+    return FakeClock()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import contextlib
 import json
 import pickle
 import sqlite3
+import time
 import traceback
 import types
 from collections import Counter
@@ -49,21 +50,21 @@ MONTHS = ("2025-01-01T00:00:00Z", "2025-06-01T00:00:00Z", "2099-01-01T00:00:00Z"
 
 
 class FakeClock:
-    """Records each transport wait instead of sleeping, and moves the loop's clock.
+    """A ``payi_async.Clock`` for ``RetryPolicy(clock=...)``: records each wait instead
+    of sleeping, and its ``time()`` moves on by the waits.
 
     While ``gate`` is set, every sleeper waits on it before its time passes.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self) -> None:
         self.delays: list[float] = []
         self.offset = 0.0
         self.gate: asyncio.Event | None = None
         #: Set whenever something starts to sleep.
         self.slept = asyncio.Event()
-        self._real_time = loop.time
 
     def time(self) -> float:
-        return self._real_time() + self.offset
+        return time.monotonic() + self.offset
 
     async def sleep(self, seconds: float) -> None:
         self.delays.append(seconds)

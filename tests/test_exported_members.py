@@ -38,6 +38,7 @@ SHARED = [
     "CategoryResourceResponse",
     "CategoryResponse",
     "CauseSummary",
+    "Clock",
     "ConflictError",
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_BYTES",

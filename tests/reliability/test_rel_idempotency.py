@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from payi_async import AsyncPayi, ConflictError, Timeout
+from payi_async import AsyncPayi, ConflictError, RetryPolicy, Timeout
 from payi_async.emulator import LocalPayiServer
 from tests.support import CANARY, UNITS, FakeClock, raw_server, resource_body, scripted
 
@@ -82,7 +82,9 @@ async def test_stall_after_commit_past_read_timeout_makes_one_version(
 ) -> None:
     async with stalling(emulator, stalls=1) as (url, proxy):
         timeout = Timeout(connect=2.0, read=0.3, pool=2.0)
-        async with AsyncPayi(api_key=CANARY, base_url=url, timeout=timeout) as client:
+        async with AsyncPayi(
+            api_key=CANARY, base_url=url, timeout=timeout, max_retries=RetryPolicy(clock=clock)
+        ) as client:
             created = await client.categories.resources.create("gpt-x", "custom.idem", UNITS)
     assert proxy.connections == 2  # the stalled connection was given up, a new one used
     assert await _versions(emulator, "custom.idem", "gpt-x") == [created.resource_id]
@@ -96,7 +98,9 @@ async def test_failure_after_commit_makes_one_version(
     emulator: LocalPayiServer, clock: FakeClock, mode: str
 ) -> None:
     emulator.set_faults(fail_after_commit_rate=1.0, fail_after_commit_mode=mode, max_faults=2)
-    async with AsyncPayi(api_key=CANARY, base_url=emulator.base_url) as client:
+    async with AsyncPayi(
+        api_key=CANARY, base_url=emulator.base_url, max_retries=RetryPolicy(clock=clock)
+    ) as client:
         created = await client.categories.resources.create("gpt-y", "custom.idem", UNITS)
     assert emulator.fault_counts == {"after_commit": 2}
     assert await _versions(emulator, "custom.idem", "gpt-y") == [created.resource_id]
@@ -109,7 +113,9 @@ async def test_failure_after_commit_makes_one_version(
 async def test_a_delete_whose_answer_was_lost_is_answered_not_404(
     emulator: LocalPayiServer, clock: FakeClock, mode: str
 ) -> None:
-    async with AsyncPayi(api_key=CANARY, base_url=emulator.base_url) as client:
+    async with AsyncPayi(
+        api_key=CANARY, base_url=emulator.base_url, max_retries=RetryPolicy(clock=clock)
+    ) as client:
         made = await client.categories.resources.create("gpt-d", "custom.idem", UNITS)
         emulator.set_faults(fail_after_commit_rate=1.0, fail_after_commit_mode=mode, max_faults=1)
         deleted = await client.categories.resources.delete(made.resource_id, "custom.idem", "gpt-d")
@@ -130,7 +136,9 @@ async def test_callers_own_idempotency_key_is_kept_on_every_attempt(
     emulator: LocalPayiServer, clock: FakeClock
 ) -> None:
     emulator.set_faults(fail_after_commit_rate=1.0, max_faults=1)
-    async with AsyncPayi(api_key=CANARY, base_url=emulator.base_url) as client:
+    async with AsyncPayi(
+        api_key=CANARY, base_url=emulator.base_url, max_retries=RetryPolicy(clock=clock)
+    ) as client:
         first = await client.categories.resources.create(
             "gpt-z", "custom.idem", UNITS, extra_headers={"idempotency-key": "my-key-1"}
         )
@@ -162,7 +170,9 @@ async def test_conflict_on_create_is_not_retried(clock: FakeClock) -> None:
 
     async with (
         scripted(conflict) as url,
-        AsyncPayi(api_key=CANARY, base_url=url, max_retries=3) as client,
+        AsyncPayi(
+            api_key=CANARY, base_url=url, max_retries=RetryPolicy(max_retries=3, clock=clock)
+        ) as client,
     ):
         with pytest.raises(ConflictError):
             await client.categories.resources.create("m", "custom.c", UNITS)
@@ -189,7 +199,7 @@ async def test_conflict_on_create_retried_only_when_server_says_so(clock: FakeCl
 
     async with (
         scripted(conflict_then_ok) as url,
-        AsyncPayi(api_key=CANARY, base_url=url) as client,
+        AsyncPayi(api_key=CANARY, base_url=url, max_retries=RetryPolicy(clock=clock)) as client,
     ):
         await client.categories.resources.create("m", "custom.c", UNITS)
     assert len(seen) == 2 and seen[0] is not None and seen[0] == seen[1]

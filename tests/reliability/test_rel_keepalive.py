@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from payi_async import AsyncPayi
+from payi_async import AsyncPayi, RetryPolicy
 from payi_async.emulator import LocalPayiServer
 from tests.support import CANARY, UNITS, FakeClock, http_response, raw_server, read_request
 
@@ -69,7 +69,7 @@ async def test_request_on_a_socket_the_server_dropped_is_retried(
     server = OneAnswerPerSocket()
     async with (
         raw_server(server.serve) as url,
-        AsyncPayi(api_key=CANARY, base_url=url) as client,
+        AsyncPayi(api_key=CANARY, base_url=url, max_retries=RetryPolicy(clock=clock)) as client,
     ):
         await client.categories.list()
         if second == "GET":

@@ -13,12 +13,13 @@ import random
 import signal
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from payi_async import APIConnectionError, AsyncPayi, NotFoundError, Timeout
+from payi_async import APIConnectionError, AsyncPayi, NotFoundError, RetryPolicy, Timeout
 from payi_async.emulator import Faults, LocalPayiServer, ThreadedPayiServer
 from tests.support import CANARY, UNITS
 
@@ -55,12 +56,25 @@ class Ledger:
         self.calls = 0
 
 
+class _BriefWaits:
+    """Backoffs shortened: this test is about the server's data, not the waits."""
+
+    def time(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(min(seconds, 0.02))
+
+
 async def _client_run(number: int, url: str, calls: int, ledger: Ledger) -> None:
     rng = random.Random(number)
     category = f"custom.load{number % 8}"
     mine: list[tuple[str, str]] = []
     async with AsyncPayi(
-        api_key=CANARY, base_url=url, max_retries=6, timeout=Timeout(connect=5, read=10, pool=30)
+        api_key=CANARY,
+        base_url=url,
+        max_retries=RetryPolicy(max_retries=6, clock=_BriefWaits()),
+        timeout=Timeout(connect=5, read=10, pool=30),
     ) as client:
         res = client.categories.resources
         for i in range(calls):
@@ -100,13 +114,8 @@ async def _client_run(number: int, url: str, calls: int, ledger: Ledger) -> None
 
 @pytest.mark.timeout(120)
 def test_emulator_under_load_with_faults_loses_and_duplicates_nothing(
-    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    async def brief_sleep(seconds: float) -> None:
-        # Backoffs shortened: this test is about the server's data, not the waits.
-        await asyncio.sleep(min(seconds, 0.02))
-
-    monkeypatch.setattr("payi_async._transport.sleep", brief_sleep)
     db = tmp_path / "load.sqlite3"
     ledger = Ledger()
     with ThreadedPayiServer(api_key=CANARY, db=str(db), faults=FAULTS) as server:

@@ -47,10 +47,16 @@ class Script:
         return web.json_response(resource_body() if request.method == "POST" else PAGE)
 
 
-async def _run(script: Script, *, max_retries: int = 2, create: bool = False) -> None:
+async def _run(
+    clock: FakeClock, script: Script, *, max_retries: int = 2, create: bool = False
+) -> None:
     async with (
         scripted(script.handle) as url,
-        AsyncPayi(api_key=CANARY, base_url=url, max_retries=max_retries) as client,
+        AsyncPayi(
+            api_key=CANARY,
+            base_url=url,
+            max_retries=RetryPolicy(max_retries=max_retries, clock=clock),
+        ) as client,
     ):
         if create:
             await client.categories.resources.create("m", "custom.c", UNITS)
@@ -77,7 +83,7 @@ async def test_server_asked_waits_are_honoured(
     clock: FakeClock, headers: dict[str, str], low: float, high: float
 ) -> None:
     script = Script((503, headers))
-    await _run(script)
+    await _run(clock, script)
     assert script.attempts == 2
     assert len(clock.delays) == 1
     assert low <= clock.delays[0] <= high
@@ -85,7 +91,7 @@ async def test_server_asked_waits_are_honoured(
 
 async def test_http_date_is_honoured(clock: FakeClock) -> None:
     script = Script((503, {"retry-after": _http_date(30)}))
-    await _run(script)
+    await _run(clock, script)
     assert script.attempts == 2
     # An HTTP date has whole seconds: 30 s ahead is 29 to 30 s from now.
     assert 28.5 <= clock.delays[0] <= 30.5
@@ -96,7 +102,7 @@ async def test_http_date_is_honoured(clock: FakeClock) -> None:
 )
 async def test_unusable_retry_after_falls_back_to_backoff(clock: FakeClock, value: str) -> None:
     script = Script((503, {"retry-after": value}), (503, {"retry-after": value}))
-    await _run(script)
+    await _run(clock, script)
     assert script.attempts == 3
     first, second = clock.delays
     policy = RetryPolicy()
@@ -116,7 +122,7 @@ async def test_unusable_retry_after_falls_back_to_backoff(clock: FakeClock, valu
 async def test_too_long_a_wait_raises_at_once(clock: FakeClock, headers: dict[str, str]) -> None:
     script = Script((503, headers))
     with pytest.raises(InternalServerError) as caught:
-        await _run(script)
+        await _run(clock, script)
     assert script.attempts == 1
     assert clock.delays == []
     assert caught.value.retry_after is not None and caught.value.retry_after > 60
@@ -124,7 +130,7 @@ async def test_too_long_a_wait_raises_at_once(clock: FakeClock, headers: dict[st
 
 async def test_429_waits_once_for_retry_after(clock: FakeClock) -> None:
     script = Script((429, {"retry-after": "2"}))
-    await _run(script)
+    await _run(clock, script)
     assert script.attempts == 2
     assert sum(clock.delays) == pytest.approx(2.0, abs=0.05)
 
@@ -132,7 +138,7 @@ async def test_429_waits_once_for_retry_after(clock: FakeClock) -> None:
 async def test_429_retry_after_3600_raises_rate_limit_error_at_once(clock: FakeClock) -> None:
     script = Script((429, {"retry-after": "3600"}))
     with pytest.raises(RateLimitError) as caught:
-        await _run(script, create=True)
+        await _run(clock, script, create=True)
     assert script.attempts == 1 and clock.delays == []
     assert caught.value.retry_after == 3600
 
@@ -140,27 +146,27 @@ async def test_429_retry_after_3600_raises_rate_limit_error_at_once(clock: FakeC
 async def test_x_should_retry_false_stops_a_503(clock: FakeClock) -> None:
     script = Script((503, {"x-should-retry": "false", "retry-after": "1"}))
     with pytest.raises(InternalServerError):
-        await _run(script)
+        await _run(clock, script)
     assert script.attempts == 1 and clock.delays == []
 
 
 async def test_x_should_retry_true_retries_a_400(clock: FakeClock) -> None:
     script = Script((400, {"x-should-retry": "true"}))
-    await _run(script, create=True)
+    await _run(clock, script, create=True)
     assert script.attempts == 2 and len(clock.delays) == 1
 
 
 async def test_plain_400_is_not_retried(clock: FakeClock) -> None:
     script = Script((400, {}))
     with pytest.raises(BadRequestError):
-        await _run(script, create=True)
+        await _run(clock, script, create=True)
     assert script.attempts == 1 and clock.delays == []
 
 
 async def test_backoff_grows_and_retries_run_out(clock: FakeClock) -> None:
     script = Script(*[(500, {})] * 6)
     with pytest.raises(InternalServerError):
-        await _run(script, max_retries=5)
+        await _run(clock, script, max_retries=5)
     assert script.attempts == 6
     policy = RetryPolicy()
     for number, delay in enumerate(clock.delays):
@@ -180,7 +186,10 @@ async def test_jitter_spreads_concurrent_retries(clock: FakeClock) -> None:
             return web.json_response({"message": "boom"}, status=500)
         return web.json_response(PAGE)
 
-    async with scripted(fail_once) as url, AsyncPayi(api_key=CANARY, base_url=url) as client:
+    async with (
+        scripted(fail_once) as url,
+        AsyncPayi(api_key=CANARY, base_url=url, max_retries=RetryPolicy(clock=clock)) as client,
+    ):
         pages = (client.categories.list(extra_headers={"x-tag": str(i)}) for i in range(20))
         await asyncio.gather(*(pager.first_page() for pager in pages))
     assert len(clock.delays) == 20

@@ -145,7 +145,7 @@ async def test_a_retry_policy_as_max_retries(api: aioresponses, clock: FakeClock
     url = f"{ROOT}/c/resources/r/i"
     for _ in range(3):
         api.get(url, status=503)
-    policy = RetryPolicy(max_retries=1, initial_delay=0.25, max_delay=0.25)
+    policy = RetryPolicy(max_retries=1, initial_delay=0.25, max_delay=0.25, clock=clock)
     async with AsyncPayi(KEY, BASE, max_retries=policy) as client:
         assert client.max_retries == 1
         with pytest.raises(InternalServerError):
@@ -229,3 +229,24 @@ async def test_a_short_local_key_does_not_rewrite_answers(api: aioresponses) -> 
     async with AsyncPayi("test", BASE) as client:
         page = await client.categories.list()
     assert page.items[0].category == "custom.test"
+
+
+async def test_the_clock_of_a_policy_takes_every_wait_and_a_count_keeps_it(
+    api: aioresponses,
+) -> None:
+    url = f"{ROOT}/c/resources/r/i"
+    api.get(url, status=503, repeat=True)
+    clock = FakeClock()
+    async with AsyncPayi(KEY, BASE, max_retries=RetryPolicy(max_retries=1, clock=clock)) as payi:
+        with pytest.raises(InternalServerError):
+            await payi.categories.resources.retrieve("i", "c", "r")
+        assert len(clock.delays) == 1
+        # with_options(max_retries=n) keeps the clock (only a whole policy replaces it).
+        with pytest.raises(InternalServerError):
+            await payi.with_options(max_retries=3).categories.resources.retrieve("i", "c", "r")
+        assert len(clock.delays) == 1 + 3
+        fresh = payi.with_options(max_retries=RetryPolicy(max_retries=0))
+        with pytest.raises(InternalServerError):
+            await fresh.categories.resources.retrieve("i", "c", "r")
+        assert len(clock.delays) == 4
+    assert RetryPolicy(clock=clock) == RetryPolicy()  # a clock is not part of the rule

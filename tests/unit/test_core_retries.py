@@ -23,6 +23,7 @@ from payi_async import (
     ConflictError,
     InternalServerError,
     RateLimitError,
+    RetryPolicy,
 )
 from tests.support import BASE, KEY, ROUND_UNITS, FakeClock, calls, resource_json
 
@@ -125,7 +126,7 @@ async def test_max_retries_zero_makes_one_attempt(
 ) -> None:
     fail(api, 1, status=503)
     fail(api, 1, exception=aiohttp.ClientConnectionError("refused"))
-    async with AsyncPayi(KEY, BASE, max_retries=0) as payi:
+    async with AsyncPayi(KEY, BASE, max_retries=RetryPolicy(max_retries=0, clock=clock)) as payi:
         assert payi.max_retries == 0
         with pytest.raises(InternalServerError):
             await retrieve(payi)
@@ -137,7 +138,7 @@ async def test_max_retries_zero_makes_one_attempt(
 
 async def test_max_retries_five(api: aioresponses, clock: FakeClock) -> None:
     fail(api, 10, status=500)
-    async with AsyncPayi(KEY, BASE, max_retries=5) as payi:
+    async with AsyncPayi(KEY, BASE, max_retries=RetryPolicy(max_retries=5, clock=clock)) as payi:
         with pytest.raises(InternalServerError):
             await retrieve(payi)
     assert request_count(api) == 6
@@ -151,7 +152,7 @@ async def test_backoff_doubles_from_half_a_second_to_eight_with_jitter(
     api: aioresponses, clock: FakeClock
 ) -> None:
     fail(api, 8, status=500)
-    async with AsyncPayi(KEY, BASE, max_retries=7) as payi:
+    async with AsyncPayi(KEY, BASE, max_retries=RetryPolicy(max_retries=7, clock=clock)) as payi:
         with pytest.raises(InternalServerError):
             await retrieve(payi)
     bases = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
@@ -166,7 +167,7 @@ async def test_jitter_takes_off_zero_to_a_quarter(
 ) -> None:
     monkeypatch.setattr("payi_async._retry.random.random", lambda: draw)
     fail(api, 7, status=502)
-    async with AsyncPayi(KEY, BASE, max_retries=6) as payi:
+    async with AsyncPayi(KEY, BASE, max_retries=RetryPolicy(max_retries=6, clock=clock)) as payi:
         with pytest.raises(InternalServerError):
             await retrieve(payi)
     expected = [b * factor for b in (0.5, 1.0, 2.0, 4.0, 8.0, 8.0)]
@@ -403,7 +404,9 @@ async def test_retries_are_logged_at_debug_without_the_key(
     fail(api, 1, exception=aiohttp.ClientConnectionError("refused"))
     fail(api, 1, status=503, payload={"message": "down"})
     fail(api, 1, exception=aiohttp.ClientConnectionError("refused"))
-    async with AsyncPayi(KEY, BASE, default_headers={"X-Other": "v"}) as payi:
+    async with AsyncPayi(
+        KEY, BASE, default_headers={"X-Other": "v"}, max_retries=RetryPolicy(clock=clock)
+    ) as payi:
         with pytest.raises(APIConnectionError):
             await retrieve(payi)
         url = f"{ROOT}/c/resources/r"
