@@ -10,7 +10,8 @@ from ._catalog import CatalogPlan, CatalogResult
 
 # The client and its options
 from ._client import DEFAULT_BASE_URL, AsyncPayi
-from ._config import NOT_GIVEN, NotGiven, Timeout
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, Timeout
+from ._converter import ResponseContext
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -52,6 +53,8 @@ from ._version import __version__
 __all__ = [
     # client
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
     "AsyncPayi",
     "NOT_GIVEN",
     "NotGiven",
@@ -69,6 +72,7 @@ __all__ = [
     "AsyncResponseContextManager",
     "AsyncResponseView",
     "RequestInfo",
+    "ResponseContext",
     # bulk creates
     "BulkCreated",
     "BulkFailure",

@@ -49,11 +49,11 @@ class AsyncCursorPage(Generic[T]):
         """Whether the server gave a cursor to a following page."""
         return self.cursor is not None
 
-    def walked(self) -> set[str]:
+    def _walked(self) -> set[str]:
         """The cursors a walk starting at this page has already followed."""
         return set() if self._requested is None else {self._requested}
 
-    async def follow(self, walked: set[str]) -> AsyncCursorPage[T]:
+    async def _follow(self, walked: set[str]) -> AsyncCursorPage[T]:
         """The following page of a walk that has followed the cursors in ``walked``.
 
         Raises ``RuntimeError`` on the last page and ``RepeatedCursorError`` when the
@@ -69,17 +69,17 @@ class AsyncCursorPage(Generic[T]):
 
     async def get_next_page(self) -> AsyncCursorPage[T]:
         """Fetch the following page (``RuntimeError`` on the last one)."""
-        return await self.follow(self.walked())
+        return await self._follow(self._walked())
 
     async def iter_pages(self) -> AsyncIterator[AsyncCursorPage[T]]:
         """This page and every following one, fetched one at a time.
 
         A page with no items that still carries a cursor is not the end.
         """
-        page, walked = self, self.walked()
+        page, walked = self, self._walked()
         yield page
         while page.cursor is not None:
-            page = await page.follow(walked)
+            page = await page._follow(walked)
             yield page
 
     async def __aiter__(self) -> AsyncIterator[T]:

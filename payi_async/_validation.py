@@ -92,6 +92,10 @@ def optional_bool(name: str, value: object) -> bool | None:
     raise TypeError(f"{name} must be a bool or None, not {_kind(value)}")
 
 
+#: The largest ``max_*_units`` the API stores (a signed 64-bit integer).
+MAX_COUNT = 2**63 - 1
+
+
 def optional_count(name: str, value: object) -> int | None:
     """An optional whole number of units, zero or more."""
     if value is None:
@@ -100,6 +104,8 @@ def optional_count(name: str, value: object) -> int | None:
         raise TypeError(f"{name} must be an int or None, not {_kind(value)}")
     if value < 0:
         raise ValueError(f"{name} must be zero or more, not {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be at most {MAX_COUNT} (a 64-bit integer), not {value}")
     return value
 
 

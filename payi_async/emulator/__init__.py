@@ -21,8 +21,9 @@ Rules it enforces:
 * A create adds a version (server-made ``resource_id`` and ``creation_timestamp``,
   ``start_timestamp`` defaulting to now; timestamps are UTC ISO 8601 with ``Z`` and a
   four-digit year, ``0999-06-01T00:00:00.000000Z``). A unit may carry either price,
-  both or neither. Deletes are soft: rows stay, marked deleted, listed again only with
-  ``Active=false``; a deleted version is 404.
+  both or neither; a version has at most ``MAX_UNITS`` units, named like resources.
+  Deletes are soft: rows stay, marked deleted, listed again only with ``Active=false``;
+  a deleted version is 404.
 * A version is *active* when it is live, has started and has not ended; it ends when
   the next live version (by start) takes over, at that version's ``start_timestamp``.
 * Lists take ``cursor``, ``limit`` (1-1000, default 50; outside that: 400),
@@ -41,7 +42,8 @@ Rules it enforces:
   culprit: 400 for validation, malformed HTTP, JSON nested deeper than
   ``MAX_JSON_DEPTH``, numbers that do not fit a float, timestamps outside 0001-9999
   once in UTC, non-UTF-8 names or ``Idempotency-Key``; 413 for a body over
-  ``MAX_BODY_BYTES``. A 5xx is only ever an injected fault or an emulator bug
+  ``MAX_BODY_BYTES``; 408 for a body that has not all come within the keep-alive
+  timeout. A 5xx is only ever an injected fault or an emulator bug
   (``server.internal_errors`` lists the latter; the pytest fixture fails on any).
 * Listening beyond loopback needs an API key of your own (the default is published).
 """
@@ -51,7 +53,7 @@ from ._faults import Faults
 from ._server import DEFAULT_API_KEY, LocalPayiServer, ThreadedPayiServer
 from ._shapes import Shapes
 from ._store import CategoryRow, ResourceRow, Store
-from ._validation import DEFAULT_LIMIT, MAX_JSON_DEPTH, MAX_LIMIT, MAX_NAME_LENGTH
+from ._validation import DEFAULT_LIMIT, MAX_JSON_DEPTH, MAX_LIMIT, MAX_NAME_LENGTH, MAX_UNITS
 
 __all__ = [
     # servers
@@ -71,6 +73,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "MAX_NAME_LENGTH",
+    "MAX_UNITS",
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -115,7 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_serve(args, faults))
+    if not 0 <= args.port <= 65535:
+        print(f"error: --port must be 0 to 65535, not {args.port}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(args, faults))
+    except (OSError, sqlite3.Error) as exc:  # port taken, host unknown, db unopenable
+        print(f"error: cannot start the emulator: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

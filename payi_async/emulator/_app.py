@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from ._cursor import CursorKey, encode_cursor
 from ._errors import ApiError
@@ -55,6 +57,9 @@ MAX_BODY_BYTES = 1024 * 1024
 _IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MAX_IDEMPOTENCY_KEY = 255
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_MALFORMED = "malformed_body"
+_DECODED_CODINGS = frozenset({"identity", "gzip", "deflate", "br", "zstd"})
+_ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _log = logging.getLogger("payi_async.emulator")
 
 
@@ -93,6 +98,8 @@ class Context:
     connections_accepted: int = 0
     #: Act as a server that does not honour ``Idempotency-Key``.
     ignore_idempotency: bool = False
+    #: Seconds a request body may take to arrive in full; then a 408 (no slowloris).
+    body_timeout: float = 75.0
 
 
 CONTEXT = web.AppKey("payi_emulator_context", Context)
@@ -115,7 +122,9 @@ def new_request_id() -> str:
 
 
 def _short_hash(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    # JSON keeps the parts apart: names may hold any character, NUL included.
+    joined = json.dumps(parts, ensure_ascii=True)
+    return hashlib.sha256(joined.encode("ascii")).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- routing
@@ -123,7 +132,8 @@ def _short_hash(*parts: str) -> str:
 
 def _segments(request: web.Request) -> tuple[int, list[str]]:
     """The number of raw segments after ``categories`` and the decoded names."""
-    raw = request.raw_path.split("?", 1)[0].split("#", 1)[0]
+    # An absolute-form target (``GET http://host/api/v1/...``) is as valid as a path.
+    raw = _ABSOLUTE_FORM.sub("", request.raw_path, count=1).split("?", 1)[0].split("#", 1)[0]
     parts = raw.split("/")
     if parts[:4] != ["", "api", "v1", "categories"]:
         raise ApiError(404, f"no such endpoint: {raw}", code="not_found")
@@ -272,14 +282,44 @@ def _too_large() -> ApiError:
     return ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", code="request_too_large")
 
 
+def _check_content_encoding(request: web.Request) -> None:
+    """415 unless the body is in one coding aiohttp decodes (or none): it passes any
+    other value, and all but the first of several, through undecoded."""
+    codings = request.headers.getall("Content-Encoding", ())
+    if not codings or (len(codings) == 1 and codings[0].lower() in _DECODED_CODINGS):
+        return
+    raise ApiError(
+        415,
+        f"Content-Encoding {', '.join(codings)!r} is not supported: send the body "
+        "as is, or in one of gzip, deflate",
+        code="unsupported_media_type",
+    )
+
+
 async def _read_body(request: web.Request) -> bytes:
-    """The whole body, or 413 past ``MAX_BODY_BYTES`` (announced or actually sent)."""
+    """The whole body, or 413 past ``MAX_BODY_BYTES`` (announced or actually sent), or
+    408 if it has not all come within the context's ``body_timeout``."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise _too_large()
+    _check_content_encoding(request)
+    timeout = request.app[CONTEXT].body_timeout
     try:
-        return await request.read()
+        return await asyncio.wait_for(request.read(), timeout)
+    except asyncio.TimeoutError:
+        raise ApiError(
+            408, f"the body did not arrive within {timeout:g} seconds", code="request_timeout"
+        ) from None
     except web.HTTPRequestEntityTooLarge:
         raise _too_large() from None
+    except RequestPayloadError as exc:  # e.g. a Content-Encoding that does not decode
+        request.content.feed_eof()  # no lingering over the rest (aiohttp logs its error)
+        raise ApiError(
+            400, f"body could not be read: {exc.__cause__ or exc}", code=_MALFORMED
+        ) from None
+    except HttpProcessingError as exc:  # framing broken mid-body (see _protocol)
+        raise ApiError(400, f"body is malformed: {exc.message}", code=_MALFORMED) from None
+    except ConnectionResetError:  # the client left (or half-closed) mid-body
+        raise ApiError(400, "the connection closed before the whole body arrived") from None
 
 
 async def _delete_version(call: _Call) -> tuple[int, Any]:
@@ -401,6 +441,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         if decision.latency:
             await asyncio.sleep(decision.latency)
         _authenticate(request, ctx)
+        expect = request.headers.get("Expect")
+        if expect is not None and expect.lower() != "100-continue":
+            raise ApiError(417, f"Expect {expect!r} is not supported (only 100-continue)")
         handler, names = _route(request)
         call = _Call(request, ctx, request_id, names)
         status, body = await handler(call)
@@ -422,6 +465,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     except ApiError as error:
         status = error.status
         response = web.json_response(error.body(request_id), status=status, headers=error.headers)
+        if error.code == _MALFORMED:  # the parser is lost: end the connection after this
+            response.force_close()
     except web.HTTPException as http_error:  # raised by aiohttp itself, e.g. while reading
         status = http_error.status
         body = ApiError(status, http_error.reason).body(request_id)
@@ -440,6 +485,13 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         if status is not None and status >= 500 and fault is None:
             ctx.internal_errors.append(record)
     response.headers["x-request-id"] = request_id
+    if status == 408 or request.method == "CONNECT":
+        # Answer, then close at once: aiohttp would otherwise linger up to 10 s for
+        # the rest of a body that is not coming, or (pure-Python parser) keep a
+        # refused CONNECT open as a tunnel.
+        await response.prepare(request)
+        await response.write_eof()
+        request.protocol.force_close()
     return response
 
 
@@ -448,9 +500,25 @@ def logged_headers(request: web.BaseRequest) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.lower() != "xproxy-api-key"}
 
 
+async def _expect(request: web.Request) -> None:
+    """``100 Continue`` for ``Expect: 100-continue``; any other expectation is left to
+    ``_handle`` (a JSON 417) instead of aiohttp's plain-text one."""
+    expect = request.headers.get("Expect", "")
+    if expect.lower() == "100-continue" and request.version == HttpVersion11:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
+
+
+@web.middleware
+async def _every_request(request: web.Request, handler: Any) -> web.StreamResponse:
+    # Even targets the router cannot match (``OPTIONS *``, ``CONNECT host:port``) get
+    # the emulator's JSON answers instead of aiohttp's plain-text 404.
+    return await _handle(request)
+
+
 def make_app(ctx: Context) -> web.Application:
     """An ``aiohttp.web.Application`` serving the emulator's API from ``ctx``."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_every_request])
     app[CONTEXT] = ctx
-    app.router.add_route("*", r"/{path:[\s\S]*}", _handle)
+    app.router.add_route("*", r"/{path:[\s\S]*}", _handle, expect_handler=_expect)
     return app

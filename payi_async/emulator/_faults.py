@@ -24,6 +24,7 @@ request). Latency does not count as a fault.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -58,7 +59,10 @@ class Faults:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
         for name in ("retry_after", "latency"):
-            if getattr(self, name) < 0:
+            value = getattr(self, name)
+            if not math.isfinite(value):  # nan broke Retry-After; inf hung every request
+                raise ValueError(f"{name} must be a finite number of seconds, not {value!r}")
+            if value < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.request_budget is not None and self.request_budget < 0:
             raise ValueError("request_budget must not be negative")

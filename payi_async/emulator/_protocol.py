@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ._app import Context, RequestRecord, logged_headers, new_request_id
 from ._errors import ApiError
@@ -19,6 +20,28 @@ class JsonErrorHandler(web.RequestHandler):
 
     __slots__ = ()
     ctx: Context
+
+    def data_received(self, data: bytes) -> None:
+        """Parse ``data``; a framing error inside the body being read fails that body.
+
+        aiohttp queues such an error (a bad chunk size, say) as if it were the *next*
+        request and leaves the body being read waiting for bytes that never come.
+        """
+        messages = getattr(self, "_messages", None)
+        if messages is None:  # aiohttp's internals moved: keep its own behaviour
+            super().data_received(data)
+            return
+        queued = len(messages)
+        super().data_received(data)
+        request = getattr(self, "_current_request", None)
+        if request is None or len(messages) <= queued or request.content.is_eof():
+            return
+        message, _ = messages[-1]
+        error = getattr(message, "exc", None)
+        if isinstance(error, HttpProcessingError):
+            messages.pop()
+            request.content.set_exception(error)
+            request.content.feed_eof()  # nothing more is coming: no lingering for it
 
     def handle_error(
         self,

@@ -38,6 +38,14 @@ def is_loopback(host: str) -> bool:
         return False  # another host name: it may resolve to anything
 
 
+def _check_exposure(host: str, api_key: str) -> None:
+    if api_key == DEFAULT_API_KEY and not is_loopback(host):
+        raise ValueError(
+            f"host {host!r} is not loopback: pass an api_key of your own (the default "
+            "key is published, so it would let anyone on the network in)"
+        )
+
+
 class LocalPayiServer:
     """A running Pay-i emulator on a real socket, for ``async with``.
 
@@ -46,7 +54,8 @@ class LocalPayiServer:
     the only key accepted in the ``xProxy-api-key`` header. ``shapes``: "seed" or
     "hosted" (see ``payi_async.emulator``). ``faults``: what to inject (nothing by
     default; change it any time with ``server.faults = ...`` or ``set_faults``).
-    ``keepalive_timeout``: seconds an idle keep-alive connection is kept open.
+    ``keepalive_timeout``: seconds an idle keep-alive connection is kept open, and the
+    longest a request body may take to arrive (then 408).
     ``shutdown_timeout``: seconds in-flight requests get to finish when stopping.
     ``clock``: "now" in UTC, for tests that need fixed timestamps.
 
@@ -72,11 +81,7 @@ class LocalPayiServer:
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
-        if api_key == DEFAULT_API_KEY and not is_loopback(host):
-            raise ValueError(
-                f"host {host!r} is not loopback: pass an api_key of your own (the default "
-                "key is published, so it would let anyone on the network in)"
-            )
+        _check_exposure(host, api_key)
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -90,6 +95,7 @@ class LocalPayiServer:
             renderer=Renderer(shapes),
             injector=FaultInjector(faults),
             ignore_idempotency=ignore_idempotency,
+            body_timeout=keepalive_timeout,
         )
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -101,6 +107,8 @@ class LocalPayiServer:
         """Open the database and start listening."""
         if self._runner is not None:
             raise RuntimeError("server is already running")
+        # Again here: ``host`` is a plain attribute and may have changed since __init__.
+        _check_exposure(self.host, self._ctx.api_key)
         await self.store.open()
         runner = web.AppRunner(
             make_app(self._ctx),

@@ -32,6 +32,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_LIMIT",
     "MAX_NAME_LENGTH",
+    "MAX_UNITS",
     "CreateBody",
     "ListParams",
     "check_name",
@@ -47,6 +48,8 @@ __all__ = [
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_NAME_LENGTH = 256
+#: Most units one resource version may have (unit names: 1 to ``MAX_NAME_LENGTH``).
+MAX_UNITS = 100
 #: Deepest nesting of arrays and objects a request body may have.
 MAX_JSON_DEPTH = 32
 _MAX_INT = 2**63 - 1
@@ -74,10 +77,12 @@ def is_reserved_category(name: str) -> bool:
 
 # ---------------------------------------------------------------- timestamps
 
+# ASCII digits only (``\d`` would also take Arabic-Indic and other Unicode digits).
 _TS = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?",
+    re.ASCII,
 )
 
 
@@ -92,8 +97,9 @@ def parse_timestamp(field: str, value: str) -> datetime:
     if offset and offset not in ("Z", "z"):
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or "0"))
-        if delta >= timedelta(hours=24):
+        minutes = int(digits[2:4] or "0")
+        delta = timedelta(hours=int(digits[:2]), minutes=minutes)
+        if delta >= timedelta(hours=24) or minutes > 59:
             raise _bad(f"{field} has an impossible UTC offset: {value!r}")
         tz = timezone(sign * delta)
     try:
@@ -146,6 +152,16 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one that underflows to zero
+    (``1e-400``) is refused, as it is not the number sent (overflow gives infinity,
+    which the field checks refuse by name)."""
+    value = float(text)
+    if value == 0 and text.lower().partition("e")[0].strip("-+0."):
+        raise _bad(f"body has a number that does not fit a 64-bit float: {text[:40]}")
+    return value
+
+
 def _too_deep() -> ApiError:
     return _bad(f"body is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
 
@@ -167,7 +183,7 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise _bad("body is required: a JSON object with units")
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_float)
     except RecursionError:
         raise _too_deep() from None
     except (UnicodeDecodeError, ValueError) as exc:
@@ -224,11 +240,17 @@ def parse_create_body(body: object) -> CreateBody:
         raise _bad(f"units must be an object, not {type(raw_units).__name__}")
     if not raw_units:
         raise _bad("units must not be empty")
+    # Bounded so that a page of versions stays bounded: 100k empty units fit in one
+    # 1 MiB body and answered ~5 MiB each, so a page of 1000 versions took gigabytes.
+    if len(raw_units) > MAX_UNITS:
+        raise _bad(f"units must have at most {MAX_UNITS} units, not {len(raw_units)}")
     units: dict[str, dict[str, float]] = {}
     for name, unit in raw_units.items():
         where = f"units.{name}"
         if not name:
             raise _bad("units must not have an empty unit name")
+        if len(name) > MAX_NAME_LENGTH:
+            raise _bad(f"units has a unit name longer than {MAX_NAME_LENGTH} characters")
         if not _is_unicode(name):
             raise _bad(f"units has a unit name that is not valid Unicode: {name!r}")
         if not isinstance(unit, dict):
@@ -281,8 +303,12 @@ def _boolean(name: str, raw: str | None) -> bool | None:
 
 
 def parse_active(query: MultiMapping[str]) -> bool | None:
-    """The ``Active`` filter of a list call (``true``/``false``), ``None`` if not sent."""
-    return _boolean("Active", query.get("Active"))
+    """The ``Active`` filter of a list call (``true``/``false``), ``None`` if not sent;
+    sent empty (``?Active=``) it is a value like any other, and refused."""
+    raw = query.get("Active")
+    if raw == "":
+        raise _bad("Active must be true or false, not ''")
+    return _boolean("Active", raw)
 
 
 def parse_list_params(

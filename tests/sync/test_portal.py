@@ -13,8 +13,8 @@ import warnings
 import pytest
 from asgiref.sync import AsyncToSync
 
-from payi_async import _portal
-from payi_async._portal import Portal
+from payi_sync import _portal
+from payi_sync._portal import Portal
 
 
 async def _where() -> tuple[int, int]:

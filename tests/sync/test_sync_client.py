@@ -217,3 +217,62 @@ def test_module_exports_match_the_async_core() -> None:
 
     shared = {n for n in payi_async.__all__ if not n.startswith("Async")}
     assert shared <= set(payi_sync.__all__)
+
+
+def test_create_many_reads_items_and_reports_progress_on_the_loop_thread(client: Payi) -> None:
+    # What the blocking create_many's docstring promises.
+    where: set[str] = set()
+
+    def rows() -> Any:
+        for i in range(3):
+            where.add(threading.current_thread().name)
+            yield {"resource": f"m-{i}", "category": "custom.threads", "units": UNITS}
+
+    def progress(_: Any) -> None:
+        where.add(threading.current_thread().name)
+
+    result = client.categories.resources.create_many(rows(), on_progress=progress)
+    assert len(result.created) == 3
+    assert where == {"payi-sync-loop"}
+
+
+def test_a_blocking_walk_refuses_a_repeated_cursor() -> None:
+    from payi_async import AsyncCursorPage
+    from payi_sync._portal import Portal
+
+    answers = {None: (["a"], "c1"), "c1": (["b"], "c2"), "c2": (["c"], "c1")}
+    fetched: list[str | None] = []
+
+    async def fetch(at: str | None) -> AsyncCursorPage[str]:
+        fetched.append(at)
+        items, cursor = answers[at]
+        return AsyncCursorPage(items, cursor, None, fetch, at)
+
+    portal = Portal()
+    seen: list[str] = []
+
+    def walk() -> None:
+        page = SyncCursorPage(portal, portal.call(fetch, None))
+        seen.extend(page)
+
+    try:
+        with pytest.raises(payi_sync.RepeatedCursorError, match="c1"):
+            walk()
+    finally:
+        portal.shutdown()
+    assert seen == ["a", "b", "c"]
+    assert fetched == [None, "c1", "c2"]
+
+
+def test_the_async_page_keeps_its_walk_private() -> None:
+    from payi_async import AsyncCursorPage
+
+    public = {n for n in dir(AsyncCursorPage) if not n.startswith("_")}
+    assert public == {
+        "cursor",
+        "items",
+        "request_id",
+        "has_next_page",
+        "get_next_page",
+        "iter_pages",
+    }

@@ -1,4 +1,4 @@
-"""What the generated blocking facade (``payi_sync``) runs on.
+"""The event loop thread every blocking client runs its coroutines on (hand-written).
 
 Why a long-lived loop: an aiohttp session belongs to the event loop that made it,
 and plain ``async_to_sync`` runs every call in ``asyncio.run`` on a new loop, which
@@ -20,22 +20,16 @@ import contextlib
 import os
 import threading
 import warnings
-import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import AsyncToSync, SyncToAsync
 
-from ._pagination import AsyncCursorPage, AsyncPager
-
-__all__ = ["Portal", "SyncClientBase", "SyncCursorPage"]
+__all__ = ["Portal"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-T = TypeVar("T")
-S = TypeVar("S", bound="SyncClientBase")
 
 _LOCALS = ("main_event_loop", "main_event_loop_pid")
 _MISSING = object()
@@ -202,96 +196,3 @@ def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
-
-
-class SyncCursorPage(Generic[T]):
-    """One page of a listing, for blocking code: ``items``, ``cursor`` and the next page.
-
-    ``for item in page`` yields this page's items and then those of every following
-    page, fetching each only when the one before is used up.
-    """
-
-    __slots__ = ("_page", "_portal")
-
-    def __init__(self, portal: Portal, page: AsyncCursorPage[T]) -> None:
-        self._portal = portal
-        self._page = page
-
-    @classmethod
-    def first(cls, portal: Portal, pager: AsyncPager[T]) -> SyncCursorPage[T]:
-        """Fetch the first page of a listing."""
-        return cls(portal, portal.call(pager.first_page))
-
-    def __repr__(self) -> str:
-        return f"<SyncCursorPage items={len(self.items)} cursor={self.cursor!r}>"
-
-    @property
-    def items(self) -> list[T]:
-        """This page's items."""
-        return self._page.items
-
-    @property
-    def cursor(self) -> str | None:
-        """The cursor of the following page, or None on the last page."""
-        return self._page.cursor
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id of the answer this page came from, if the server gave one."""
-        return self._page.request_id
-
-    def has_next_page(self) -> bool:
-        """Whether the server gave a cursor to a following page."""
-        return self._page.has_next_page()
-
-    def get_next_page(self) -> SyncCursorPage[T]:
-        """Fetch the following page (see ``AsyncCursorPage.get_next_page``)."""
-        return SyncCursorPage(self._portal, self._portal.call(self._page.get_next_page))
-
-    def iter_pages(self) -> Iterator[SyncCursorPage[T]]:
-        """This page and every following one, fetched one at a time."""
-        page, walked = self, self._page.walked()
-        yield page
-        while page.has_next_page():
-            page = SyncCursorPage(self._portal, self._portal.call(page._page.follow, walked))
-            yield page
-
-    def __iter__(self) -> Iterator[T]:
-        for page in self.iter_pages():
-            yield from page.items
-
-
-class SyncClientBase:
-    """What every generated blocking client shares: lifecycle around one ``Portal``."""
-
-    _async: Any
-    _portal: Portal
-    _root: SyncClientBase | None
-
-    def _attach(self, client: Any, portal: Portal, root: SyncClientBase | None = None) -> None:
-        self._async = client
-        self._portal = portal
-        # A copy from with_options keeps its root alive: the root's collection shuts the
-        # shared portal down, which must not happen while a copy is still in use.
-        self._root = root
-        if root is None:
-            weakref.finalize(self, portal.shutdown_unclosed, client.close, type(self).__name__)
-
-    def __repr__(self) -> str:
-        text = repr(self._async)
-        return type(self).__name__ + text[text.index("(") :]
-
-    def close(self) -> None:
-        """Close the connection pool and stop the client's event loop thread. Idempotent."""
-        self._portal.shutdown(self._async.close)
-
-    def __enter__(self: S) -> S:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

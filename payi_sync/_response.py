@@ -1,4 +1,4 @@
-"""Raw and streaming responses for the generated blocking facade (``payi_sync``).
+"""Raw and streaming responses for blocking code (hand-written).
 
 ``ResponseView`` wraps an ``AsyncResponseView`` and runs each of its methods through
 the client's ``Portal``; ``APIResponse`` wraps an ``AsyncAPIResponse`` with blocking
@@ -11,17 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from ._pagination import AsyncCursorPage
-from ._portal import Portal, SyncCursorPage
-from ._response import AsyncAPIResponse, AsyncResponseContextManager, AsyncResponseView, Mode
+from payi_async import (
+    AsyncAPIResponse,
+    AsyncCursorPage,
+    AsyncResponseContextManager,
+    AsyncResponseView,
+    RequestInfo,
+    ResponseContext,
+)
+
+from ._pages import SyncCursorPage
+from ._portal import Portal
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
-
-    from ._converter import ResponseContext
-    from ._response import RequestInfo
 
 __all__ = ["APIResponse", "ResponseContextManager", "ResponseView"]
 
@@ -139,7 +144,7 @@ class ResponseView:
         self._portal = portal
 
     @property
-    def mode(self) -> Mode:
+    def mode(self) -> Literal["raw", "stream"]:
         """``"raw"`` or ``"stream"``."""
         return self._view.mode
 
