@@ -277,9 +277,9 @@ def test_defaults_keep_their_constant_names(unasync: ModuleType) -> None:
     source = unasync.generate()["_client.py"]
     assert "max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES," in source
     assert "timeout: float | Timeout = DEFAULT_TIMEOUT," in source
-    assert "timeout: float | Timeout = NOT_GIVEN, max_retries: int = NOT_GIVEN" in source
+    assert "timeout: float | Timeout | NotGiven = NOT_GIVEN," in source
     assert str(payi_async.DEFAULT_MAX_RESPONSE_BYTES) not in source
-    assert "max_retries: int = 2," in source  # a literal stays a literal
+    assert "max_retries: int | RetryPolicy = 2," in source  # a literal stays a literal
 
 
 def test_the_formatter_is_pinned_to_the_installed_version() -> None:
