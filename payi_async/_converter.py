@@ -465,9 +465,11 @@ def structure_body(data: Any, cls: type[T], ctx: ResponseContext) -> T:
     """A single-object response as ``cls``."""
     if cls in _ACKS:
         data = _ack_body(data, ctx)
-    with contextlib.suppress(Exception):  # the detailed converter then tells what is wrong
+    try:
         result: T = _fast_hook(cls)(data, cls)
         return result
+    except Exception:  # noqa: S110 (the detailed converter then tells what is wrong)
+        pass
     try:
         return converter.structure(data, cls)
     except Exception as exc:
