@@ -1,16 +1,47 @@
-# `make test` and `make demo` each set themselves up on a fresh machine.
+# `make test` and `make demo` each set themselves up on a fresh machine: `make demo`
+# installs only what the demo runs (the package and its cli extra); `make test` grows the
+# same venv with the dev extra.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP_STAMP := $(VENV)/.pip-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
 STAMP := $(VENV)/.installed-stamp
+# pyproject.toml's [build-system] requires, installed into the venv once.
+BUILD_DEPS := 'setuptools>=68'
+UV := $(VENV)/bin/uv
+comma := ,
+# uv installs several times faster than pip, and the first `make demo` is mostly
+# installing; it comes from PyPI into the venv. Where it cannot be had, pip does the work.
+install = if [ -x $(UV) ]; then \
+		$(UV) pip install --quiet --python $(PY) $(1); \
+	else \
+		$(PY) -m pip install --quiet --no-build-isolation --check-build-dependencies $(1); \
+	fi
 
 .PHONY: test lint typecheck unit demo bench generate emulator clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# A venv made without ensurepip is ready in a fraction of the time; the base pip
+# (>= 22.3 has --python) then puts uv into it, and uv a current pip. Otherwise ensurepip.
+$(PIP_STAMP): Makefile
+	$(PYTHON) -m venv --without-pip $(VENV)
+	if $(PYTHON) -m pip --python $(PY) install --quiet uv >/dev/null 2>&1; then \
+		$(UV) pip install --quiet --python $(PY) pip $(BUILD_DEPS); \
+	else \
+		$(PY) -m ensurepip --default-pip && \
+		$(PY) -m pip install --quiet --upgrade pip $(BUILD_DEPS); \
+	fi
+	touch $@
+
+# What `make demo` and `make emulator` need.
+$(DEMO_STAMP): pyproject.toml | $(PIP_STAMP)
+	$(call install,-e '.[cli]')
+	touch $@
+
+# Everything: the cli extra too, so that this venv also serves `make demo`.
+$(STAMP): pyproject.toml | $(PIP_STAMP)
+	$(call install,-e '.[cli$(comma)dev]')
+	touch $@ $(DEMO_STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -29,15 +60,15 @@ test: lint typecheck $(STAMP)
 	$(PY) scripts/unasync.py --check
 	$(PY) -m pytest
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(PY) examples/demo.py
 	$(PY) examples/demo_cli.py
 
-emulator: $(STAMP)
+emulator: $(DEMO_STAMP)
 	$(PY) -m payi_async.emulator
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(call install,-e '.[bench]')
 	$(PY) -m benchmarks
 
 clean:

@@ -4,15 +4,21 @@ aiohttp's exceptions keep the request's headers (the key) in their ``args``,
 ``request_info`` and their traceback frames' locals; none of them is ever chained to an
 SDK error. ``connection_error`` describes one as a fresh ``CauseSummary``. Every key a
 client has sent is replaced by ``***`` wherever an answer echoes it: body, headers,
-message. Header text is made printable (invalid UTF-8 arrives as lone surrogates).
+message, in the forms an echo takes: as sent, JSON-escaped (``\\/``, ``\\u002B``, any
+escape: decoded JSON is checked too), percent-encoded and inside base64. Header text is
+made printable (invalid UTF-8 arrives as lone surrogates).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -42,11 +48,13 @@ _SHORTEST = 8
 class Secrets:
     """Every API key sent through one pool; redacts them from text, bytes and headers."""
 
-    __slots__ = ("_bytes", "_texts")
+    __slots__ = ("_bytes", "_plain", "_texts")
 
     def __init__(self) -> None:
         self._texts: tuple[str, ...] = ()
         self._bytes: tuple[bytes, ...] = ()
+        #: The keys as sent (``_texts`` adds their echo forms).
+        self._plain: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Secrets: {len(self._texts)}>"
@@ -59,8 +67,10 @@ class Secrets:
         """
         if len(secret) >= _SHORTEST and secret not in self._texts:
             # Longest first, so that a key containing another is masked whole.
-            self._texts = tuple(sorted((*self._texts, secret), key=len, reverse=True))
+            texts = {*self._texts, *_echoes(secret)}
+            self._texts = tuple(sorted(texts, key=len, reverse=True))
             self._bytes = tuple(t.encode("utf-8", "surrogateescape") for t in self._texts)
+            self._plain = tuple(sorted({*self._plain, secret}, key=len, reverse=True))
 
     def text(self, value: str) -> str:
         """``value`` with every secret masked."""
@@ -75,6 +85,48 @@ class Secrets:
             if secret in raw:
                 raw = raw.replace(secret, b"***")
         return raw
+
+    def escaped_in(self, raw: bytes) -> bool:
+        """Whether ``raw`` (masked already) spells a key with ``\\uXXXX`` or ``\\/``
+        escapes, so that its decoded JSON needs ``data``. Cheap when it does not."""
+        if not self._plain or (b"\\u" not in raw and b"\\/" not in raw):
+            return False
+        text = _ESCAPE.sub(_unescape, raw)
+        return any(secret.encode("utf-8", "surrogateescape") in text for secret in self._plain)
+
+    def data(self, value: Any) -> Any:
+        """Decoded JSON ``value`` with every key masked in its strings and names, in
+        place. Only needed when ``escaped_in(raw)``: otherwise each decoded string is a
+        slice of the (already masked) raw body."""
+        plain = self._plain
+
+        def text(value: str) -> str:
+            for secret in plain:
+                if secret in value:
+                    value = value.replace(secret, _MASK)
+            return value
+
+        if not plain:
+            return value
+        if isinstance(value, str):
+            return text(value)
+        stack = [value] if isinstance(value, (dict, list)) else []
+        while stack:  # not recursive: the JSON may be nested ~1000 deep
+            node = stack.pop()
+            if isinstance(node, dict):
+                for name in [n for n in node if text(n) is not n]:
+                    node[text(name)] = node.pop(name)
+                items: Any = node.items()
+            else:
+                items = enumerate(node)
+            for where, item in list(items):
+                if isinstance(item, str):
+                    masked = text(item)
+                    if masked is not item:
+                        node[where] = masked
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        return value
 
     def headers(self, headers: CIMultiDictProxy[str]) -> CIMultiDictProxy[str]:
         """``headers`` printable and with every secret masked (the same object if clean)."""
@@ -92,6 +144,31 @@ class Secrets:
                 for name, value in headers.items()
             )
         )
+
+
+_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})|\\/")
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    code = match.group(1)
+    return b"/" if code is None else chr(int(code, 16)).encode("utf-8", "surrogatepass")
+
+
+def _echoes(secret: str) -> set[str]:
+    """``secret`` and the forms a server's echo may give it: JSON-escaped, percent-encoded,
+    inside base64."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= {form.replace("/", "\\/") for form in forms}
+    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+        forms |= {encoded, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), encoded)}
+    raw = secret.encode("utf-8", "surrogateescape")
+    for offset in range(3):
+        # Base64 of any text holding the key (``Basic`` auth of ``user:key``) contains,
+        # for the key's offset modulo 3, the characters that only the key's bytes decide.
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        middle = encoded[(offset * 4 + 2) // 3 : ((offset + len(raw)) * 4) // 3]
+        forms |= {middle, middle.replace("+", "-").replace("/", "_")}
+    return forms
 
 
 def _detail(exc: BaseException, secrets: Secrets) -> str:
@@ -179,12 +256,23 @@ def not_json(
 
 
 def status_error(
-    raw: bytes, status: int, headers: CIMultiDictProxy[str], request: Request
+    raw: bytes,
+    status: int,
+    headers: CIMultiDictProxy[str],
+    request: Request,
+    secrets: Secrets | None = None,
+    *,
+    yielding: bool = False,
 ) -> APIStatusError:
-    """The error for a non-2xx answer (``raw`` and ``headers`` redacted already)."""
+    """The error for a non-2xx answer (``raw`` and ``headers`` redacted already).
+
+    ``yielding``: called in a worker thread for a large body (see ``decode_json``).
+    """
     body: Any
     try:
-        body = decode_json(raw) if raw else None
+        body = decode_json(raw, yielding=yielding) if raw else None
+        if secrets is not None and secrets.escaped_in(raw):
+            body = secrets.data(body)
     except ValueError:
         body = bytes(raw[:2000]).decode("utf-8", "replace")
     message = None

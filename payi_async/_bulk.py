@@ -42,6 +42,8 @@ class BulkCreated:
     category: str
     resource: str
     resource_id: str
+    #: The version as the server answered it (``None`` when not kept).
+    version: CategoryResourceResponse | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -166,6 +168,8 @@ async def run_create_many(
             index = account.read
             account.read += 1
             in_flight[index] = item
+            if len(workers) < concurrency:
+                spawn()  # the next item finds a worker free to read it
             try:
                 params = ResourceCreate.of(item)
                 headers = None
@@ -179,9 +183,20 @@ async def run_create_many(
             del in_flight[index]
             report()
 
-    workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    # Workers start as items arrive, one more per item read up to ``concurrency``: a
+    # huge ``concurrency`` (or a short input) costs no more tasks than there are items.
+    workers: list[asyncio.Future[None]] = []
+
+    def spawn() -> None:
+        workers.append(asyncio.ensure_future(worker()))
+
+    spawn()
     try:
-        await asyncio.gather(*workers)
+        waited = 0
+        while waited < len(workers):
+            batch = workers[waited:]
+            waited = len(workers)
+            await asyncio.gather(*batch)
     except BaseException as exc:
         for task in workers:
             task.cancel()
@@ -201,4 +216,4 @@ async def run_create_many(
 
 
 def _created(index: int, response: CategoryResourceResponse) -> BulkCreated:
-    return BulkCreated(index, response.category, response.resource, response.resource_id)
+    return BulkCreated(index, response.category, response.resource, response.resource_id, response)

@@ -2,7 +2,8 @@
 
 A plan compares rows (``ResourceCreate`` items, e.g. a price file) with the live
 versions on the server. A row is *unchanged* when a live version has the same units,
-prices, ``max_*_units`` and ``start_timestamp``; a row without ``start_timestamp`` is
+prices, ``max_*_units`` and ``start_timestamp`` and is the one in effect then (not
+shadowed by a later-created version with the same start); a row without ``start_timestamp`` is
 unchanged when the version in effect now (counting the plan's own creates) has the
 same units, prices and limits. Every other row is a *create*. With ``prune``, live
 resources of the named categories that no row names are *deletes* (system categories
@@ -27,7 +28,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from ._bulk import BulkCreated, BulkFailure, BulkProgress, BulkResult
-from ._exceptions import APIStatusError, NotFoundError, PayiError, RateLimitError
+from ._exceptions import (
+    APIStatusError,
+    APITimeoutError,
+    NotFoundError,
+    PayiError,
+    RateLimitError,
+    VersionMismatchError,
+)
 from ._models import CategoryResourceResponse, ResourceCreate
 from ._timeline import in_effect, instant, server_instant
 
@@ -69,15 +77,26 @@ def _body(item: ResourceCreate) -> dict[str, Any]:
     }
 
 
-def content_key(item: ResourceCreate, planned_against: Iterable[str] = ()) -> str:
+def content_key(
+    item: ResourceCreate, planned_against: Iterable[str] = (), *, answered: Iterable[str] = ()
+) -> str:
     """An ``Idempotency-Key`` derived from a row's content and the live versions
-    (``resource_id``s) it was planned against: the same in every process."""
-    doc = {
+    (``resource_id``s) it was planned against: the same in every process.
+
+    ``answered`` are versions a create of this row was answered with that do not
+    stand (a replayed answer of a version deleted since, or one shadowed): only
+    then does a re-sent row need a new key. A create whose outcome is unknown is
+    re-sent with the same key, so a server that honours keys makes it once.
+    """
+    doc: dict[str, Any] = {
         "category": item.category,
         "resource": item.resource,
         "body": _body(item),
         "after": sorted(planned_against),
     }
+    seen = sorted(answered)
+    if seen:
+        doc["answered"] = seen
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "payi-catalog-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:48]
 
@@ -269,31 +288,41 @@ async def _survey(
     return survey
 
 
+def _standing(
+    start: datetime, versions: list[CategoryResourceResponse]
+) -> tuple[CategoryResourceResponse | None, list[str]]:
+    """Of the versions starting exactly at ``start``, the one in effect then (the
+    latest created: an older one with the same start is shadowed), and all their ids."""
+    same = [v for v in versions if server_instant(v.start_timestamp) == start]
+    current = in_effect([(start, server_instant(v.creation_timestamp), v) for v in same], start)
+    return current, [v.resource_id for v in same]
+
+
 def _decide(
     key: Key, rows: list[_Row], survey: _Survey, now: datetime
-) -> tuple[list[_Row], list[_Row], list[str]]:
-    """(creates, unchanged, resource_ids planned against) for one resource."""
+) -> tuple[list[tuple[_Row, list[str]]], list[_Row]]:
+    """(creates with the resource_ids each was planned against, unchanged) for one
+    resource."""
     latest = survey.latest.get(key[0], {}).get(key[1])
     versions = survey.versions.get(key)
     if versions is None:  # not listed: no live version, or the shortcut applies
-        versions = [] if latest is None else [latest]
         if latest is not None:
-            return [], list(rows), [latest.resource_id]
-    against = [v.resource_id for v in versions]
-    creates: list[_Row] = []
+            return [], list(rows)
+        versions = []
+    creates: list[tuple[_Row, list[str]]] = []
     unchanged: list[_Row] = []
     undated: _Row | None = None
     for row in rows:
         if row.start is None:
             undated = row
             continue
-        if any(
-            row.start == server_instant(v.start_timestamp) and same_content(row.item, v)
-            for v in versions
-        ):
+        # Matched only by the version in effect at the row's start: a reverted price
+        # must not count as live because an older, shadowed version has it.
+        current, against = _standing(row.start, versions)
+        if current is not None and same_content(row.item, current):
             unchanged.append(row)
         else:
-            creates.append(row)
+            creates.append((row, against))
     if undated is not None:
         # In effect now once this plan's dated creates are made (created "last").
         candidates: list[tuple[datetime | None, datetime | None, Any]] = [
@@ -304,17 +333,29 @@ def _decide(
         # at the latest, or a version made a moment ago would not count as started.
         made = [created for _, created, _ in candidates if created is not None]
         now = max([now, *made])
-        candidates += [(row.start, _LATER, row.item) for row in creates]
+        candidates += [(row.start, _LATER, row.item) for row, _ in creates]
         current = in_effect(candidates, now)
-        matches = isinstance(current, CategoryResourceResponse) and same_content(
-            undated.item, current
-        )
-        (unchanged if matches else creates).append(undated)
-    return creates, unchanged, against
+        if isinstance(current, CategoryResourceResponse) and same_content(undated.item, current):
+            unchanged.append(undated)
+        else:
+            # Planned against the versions the file's dated rows do not account for,
+            # so that its key does not change as those rows get created.
+            dated = [row for row in rows if row.start is not None]
+            creates.append((undated, [v.resource_id for v in versions if not _owned(v, dated)]))
+    return creates, unchanged
+
+
+def _owned(version: CategoryResourceResponse, dated: list[_Row]) -> bool:
+    start = server_instant(version.start_timestamp)
+    return any(row.start == start and same_content(row.item, version) for row in dated)
 
 
 async def _plan_rows(
-    resources: AsyncResources, rows: list[_Row], *, prune: bool, salt: str = ""
+    resources: AsyncResources,
+    rows: list[_Row],
+    *,
+    prune: bool,
+    answered: Mapping[int, list[str]] | None = None,
 ) -> tuple[CatalogPlan, dict[int, _Row], list[tuple[_Row, str]]]:
     groups: dict[Key, list[_Row]] = {}
     for row in rows:
@@ -325,8 +366,11 @@ async def _plan_rows(
     creates: list[tuple[_Row, str]] = []
     unchanged: list[_Row] = []
     for key, group in groups.items():
-        new, same, against = _decide(key, group, survey, now)
-        creates += [(row, content_key(row.item, against) + salt) for row in new]
+        new, same = _decide(key, group, survey, now)
+        creates += [
+            (row, content_key(row.item, against, answered=(answered or {}).get(row.index, ())))
+            for row, against in new
+        ]
         unchanged += same
     creates.sort(key=lambda pair: pair[0].index)
     unchanged.sort(key=lambda row: row.index)
@@ -368,6 +412,29 @@ async def plan_catalog(
 
 def _lookup(keys: dict[int, str]) -> Callable[[ResourceCreate], str]:
     return lambda item: keys[id(item)]
+
+
+def _mismatch(row: _Row, stored: CategoryResourceResponse | None) -> VersionMismatchError | None:
+    """An error when the server answered a create with another version than the row
+    (it ignored the start, or rounded a price): re-sending would only add more."""
+    if stored is None:
+        return None
+    if row.start is not None and server_instant(stored.start_timestamp) != row.start:
+        what = f"start {stored.start_timestamp!r} rather than {row.item.start_timestamp!r}"
+    elif not same_content(row.item, stored):
+        what = "other prices or limits"
+    else:
+        return None
+    return VersionMismatchError(row.item, stored, f"a version with {what}")
+
+
+def _grace(client: Any, batch: BulkResult) -> float:
+    """How long to wait before reading the server again after a round: a create that
+    timed out may still be running there, so it gets as long again as it was given."""
+    if not any(isinstance(f.error, APITimeoutError) for f in batch.failed):
+        return 0.0
+    timeout = client.timeout
+    return float(timeout.read or timeout.total or timeout.connect or 0.0)
 
 
 def _retryable(error: BaseException) -> bool:
@@ -416,6 +483,7 @@ async def apply_catalog(
     once = client.with_options(max_retries=0).categories.resources
     policy = client._policy
     rounds = max(client.max_retries, 1) + 1
+    answered: dict[int, list[str]] = {}
     for attempt in range(rounds):
         if not todo:
             break
@@ -430,9 +498,14 @@ async def apply_catalog(
             idempotency_key=_lookup(keys),
         )
         result.created += [
-            BulkCreated(positions[c.index], c.category, c.resource, c.resource_id)
+            BulkCreated(positions[c.index], c.category, c.resource, c.resource_id, c.version)
             for c in batch.created
         ]
+        for c in batch.created:
+            answered.setdefault(positions[c.index], []).append(c.resource_id)
+            mismatch = _mismatch(by_index[positions[c.index]], c.version)
+            if mismatch is not None:
+                result.failed.append(BulkFailure(positions[c.index], mismatch.sent, mismatch))
         retry_after = 0.0
         for failure in batch.failed:
             if _retryable(failure.error):
@@ -441,7 +514,7 @@ async def apply_catalog(
                 continue
             result.failed.append(BulkFailure(positions[failure.index], failure.item, failure.error))
         if batch.failed and attempt + 1 < rounds:
-            await asyncio.sleep(max(retry_after, policy.backoff(attempt)))
+            await asyncio.sleep(max(retry_after, policy.backoff(attempt)) + _grace(client, batch))
         # Read the touched resources again: what is still missing is the next round.
         given_up = {f.index for f in result.failed}
         touched = {(row.item.category, row.item.resource) for row, _ in todo}
@@ -450,7 +523,7 @@ async def apply_catalog(
             for i in sorted(by_index)
             if (by_index[i].item.category, by_index[i].item.resource) in touched
         ]
-        _, _, fresh = await _plan_rows(resources, again, prune=False, salt=f"-r{attempt + 1}")
+        _, _, fresh = await _plan_rows(resources, again, prune=False, answered=answered)
         todo = [(row, key) for row, key in fresh if row.index not in given_up]
         refused = sum(f.index >= 0 for f in result.failed)
         result.confirmed = max(0, planned - len(todo) - refused)

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import MappingProxyType, TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from multidict import CIMultiDict
 from yarl import URL
@@ -22,9 +22,12 @@ from ._config import (
 )
 from ._request import KEY_HEADER, build_request, query_pairs
 from ._resources import AsyncCategories
-from ._response import AsyncResponseView
+from ._response import AsyncResponseView, view_of
 from ._retry import RetryPolicy
 from ._transport import Response, StreamedResponse, Transport, user_agent
+
+if TYPE_CHECKING:
+    from ._views import AsyncPayiWithRawResponse, AsyncPayiWithStreamingResponse
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncPayi"]
 
@@ -144,17 +147,27 @@ class AsyncPayi:
         """How many extra attempts follow a failed one."""
         return self._policy.max_retries
 
-    @property
-    def with_raw_response(self) -> AsyncResponseView:
-        """Every method answering an ``AsyncAPIResponse`` instead of the model:
-        ``await client.with_raw_response.categories.resources.retrieve(...)``."""
-        return AsyncResponseView(self, "raw")
+    if TYPE_CHECKING:
+        # What the views' methods answer, for type checkers (``_views`` is generated).
+        @property
+        def with_raw_response(self) -> AsyncPayiWithRawResponse: ...
 
-    @property
-    def with_streaming_response(self) -> AsyncResponseView:
-        """Every method as a streaming response to ``async with``:
-        ``async with client.with_streaming_response.categories.list() as response:``."""
-        return AsyncResponseView(self, "stream")
+        @property
+        def with_streaming_response(self) -> AsyncPayiWithStreamingResponse: ...
+
+    else:
+
+        @property
+        def with_raw_response(self) -> AsyncResponseView:
+            """Every method answering an ``AsyncAPIResponse`` instead of the model:
+            ``await client.with_raw_response.categories.resources.retrieve(...)``."""
+            return view_of(self, "raw")
+
+        @property
+        def with_streaming_response(self) -> AsyncResponseView:
+            """Every method as a streaming response to ``async with``:
+            ``async with client.with_streaming_response.categories.list() as response:``."""
+            return view_of(self, "stream")
 
     def __repr__(self) -> str:
         return (
@@ -298,7 +311,8 @@ class AsyncPayi:
             create=create,
             idempotency_key=idempotency_key,
         ) as answer:
-            return Response(await answer.data(), answer.context)
+            data = await answer.data()
+            return Response(data, answer.context, len(await answer.read()))
 
     def _stream(
         self,
@@ -377,6 +391,14 @@ def _check_base_url(url: str) -> str:
         )
     if "?" in url or "#" in url:
         raise ValueError(f"base_url must not carry a query or fragment (? or #): {url!r}")
+    if not url.isascii() or not url.isprintable() or any(c.isspace() or c == "\\" for c in url):
+        # Sent as-is in the request line: a space or line break would corrupt it.
+        raise ValueError(
+            "base_url must be plain ASCII without spaces, control characters or "
+            f"backslashes (percent-encode them): {url!r}"
+        )
+    if any(part in (".", "..") for part in url.partition("://")[2].split("/")[1:]):
+        raise ValueError(f"base_url must not hold a . or .. path segment: {url!r}")
     parsed = URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, not {url!r}")

@@ -30,6 +30,7 @@ frames hold the request's headers). Text taken from the answer is made printable
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -88,7 +89,17 @@ class APIError(PayiError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors do not survive the default pickling of exceptions.
-        return (_rebuild, (type(self), dict(self.__dict__)))
+        state = dict(self.__dict__)
+        body = state.get("body")
+        if isinstance(body, (dict, list)):
+            # As JSON text: pickle recurses about twice as deep per level as the JSON
+            # decoder, so a body nested 500 deep (a server's choice) would not pickle.
+            try:
+                state["_body_json"] = json.dumps(body)
+                del state["body"]
+            except (TypeError, ValueError, RecursionError):
+                pass
+        return (_rebuild, (type(self), state))
 
     def __str__(self) -> str:
         return f"{_one_line(self.message)} [{self.method} {self.url}]"
@@ -131,6 +142,9 @@ class CauseSummary(Exception):
 def _rebuild(cls: type[APIError], state: dict[str, Any]) -> APIError:
     error = cls.__new__(cls)
     Exception.__init__(error, state.get("message", ""))
+    if "_body_json" in state:
+        state = dict(state)
+        state["body"] = json.loads(state.pop("_body_json"))
     error.__dict__.update(state)
     return error
 
@@ -251,6 +265,19 @@ class NoVersionInEffectError(NotFoundError):
         self.resource = resource
         self.at = at
         self.earliest = earliest
+
+
+class VersionMismatchError(PayiError):
+    """``apply``: the server answered a create with a version other than the one sent
+    (another start, other prices or limits), so sending the row again would only add
+    more such versions. ``sent`` is the row, ``stored`` the version the server made."""
+
+    def __init__(self, sent: Any, stored: Any, what: str) -> None:
+        super().__init__(
+            f"the server stored {what} (version {stored.resource_id}); not sending it again"
+        )
+        self.sent = sent
+        self.stored = stored
 
 
 class ConflictError(APIStatusError):

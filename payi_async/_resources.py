@@ -30,12 +30,18 @@ from ._models import (
     Units,
 )
 from ._pagination import AsyncCursorPage, AsyncPager
-from ._response import AsyncResponseView, Operation, ResponseMode
+from ._response import AsyncResponseView, Operation, ResponseMode, view_of
 from ._timeline import resolve_version
-from ._transport import Timeout
+from ._transport import Timeout, parse_answer
 
 if TYPE_CHECKING:
     from ._client import AsyncPayi
+    from ._views import (
+        AsyncCategoriesWithRawResponse,
+        AsyncCategoriesWithStreamingResponse,
+        AsyncResourcesWithRawResponse,
+        AsyncResourcesWithStreamingResponse,
+    )
 
 __all__ = ["AsyncCategories", "AsyncResources"]
 
@@ -85,13 +91,13 @@ class _Resource:
     def with_raw_response(self) -> AsyncResponseView:
         """These methods answering an ``AsyncAPIResponse`` (status, headers, body,
         ``parse()``) instead of the model: ``await x.with_raw_response.retrieve(...)``."""
-        return AsyncResponseView(self, "raw")
+        return view_of(self, "raw")
 
     @property
     def with_streaming_response(self) -> AsyncResponseView:
         """These methods as ``async with x.with_streaming_response.retrieve(...) as r:``,
         the body read only when asked and the connection released when the block ends."""
-        return AsyncResponseView(self, "stream")
+        return view_of(self, "stream")
 
     def _rebind(self, mode: ResponseMode) -> Any:
         clone = copy.copy(self)
@@ -101,7 +107,7 @@ class _Resource:
     async def _send(self, op: Operation[T]) -> T:
         if self._mode is None:
             response = await self._client._request(op.method, op.path, **op.options())
-            return op.parse(response.data, response.context)
+            return await parse_answer(op.parse, response.data, response.context, response.size)
         # A re-bound copy (only reachable through an AsyncResponseView) answers the
         # mode's response object instead of the model.
         result: Any = await self._mode.send(self._client, op)
@@ -128,6 +134,15 @@ class _Resource:
         )
         client = self._client
 
+        # As in the vendor's client, an ``extra_query`` cursor starts the listing and
+        # each later page is asked for at the cursor the page before gave (else every
+        # page would be the same one).
+        later_query = (
+            None
+            if extra_query is None
+            else {k: val for k, val in extra_query.items() if k != "cursor"}
+        )
+
         def operation(at: str | None) -> Operation[AsyncCursorPage[T]]:
             def parse(data: Any, context: ResponseContext) -> AsyncCursorPage[T]:
                 items, next_cursor, request_id = structure_page(data, item_cls, context)
@@ -140,14 +155,14 @@ class _Resource:
                 query=base if at is None else [*base, ("cursor", at)],
                 timeout=timeout,
                 extra_headers=extra_headers,
-                extra_query=extra_query,
+                extra_query=extra_query if at == first else later_query,
                 extra_body=extra_body,
             )
 
         async def fetch(at: str | None) -> AsyncCursorPage[T]:
             op = operation(at)
             response = await client._request(op.method, op.path, **op.options())
-            return op.parse(response.data, response.context)
+            return await parse_answer(op.parse, response.data, response.context, response.size)
 
         if self._mode is not None:
             # Raw and streaming: the first page's answer; parse() gives the page,
@@ -163,6 +178,14 @@ class AsyncResources(_Resource):
     __slots__ = ()
 
     _response_methods = frozenset({"create", "retrieve", "list", "delete"})
+
+    if TYPE_CHECKING:
+        # What the views' methods answer, for type checkers (``_views`` is generated).
+        @property
+        def with_raw_response(self) -> AsyncResourcesWithRawResponse: ...
+
+        @property
+        def with_streaming_response(self) -> AsyncResourcesWithStreamingResponse: ...
 
     async def create(
         self,
@@ -357,7 +380,8 @@ class AsyncResources(_Resource):
         """Compare desired rows (``create``'s parameters) with the live versions.
 
         A row is unchanged when a live version has the same units, prices,
-        ``max_*_units`` and ``start_timestamp`` (without ``start_timestamp``: when the
+        ``max_*_units`` and ``start_timestamp`` and is in effect then (not shadowed by
+        a later-created version with the same start; without ``start_timestamp``: when the
         version in effect now has the same units, prices and limits); otherwise it is
         a create. With ``prune``, live resources of the named categories that no row
         names are deletes (system categories never are). Only reads; the plan is
@@ -418,6 +442,14 @@ class AsyncCategories(_Resource):
 
     #: The resources of categories and their versions.
     resources: AsyncResources
+
+    if TYPE_CHECKING:
+        # What the views' methods answer, for type checkers (``_views`` is generated).
+        @property
+        def with_raw_response(self) -> AsyncCategoriesWithRawResponse: ...
+
+        @property
+        def with_streaming_response(self) -> AsyncCategoriesWithStreamingResponse: ...
 
     def __init__(self, client: AsyncPayi) -> None:
         super().__init__(client)

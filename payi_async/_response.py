@@ -20,7 +20,7 @@ import attrs
 
 from ._converter import ResponseContext
 from ._exceptions import APIResponseValidationError
-from ._transport import Timeout
+from ._transport import Timeout, parse_answer
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -48,6 +48,10 @@ class RequestInfo:
     url: str
 
 
+def _names(headers: Mapping[str, str] | None) -> str:
+    return "None" if headers is None else repr({name: "***" for name in headers})
+
+
 @attrs.frozen
 class Operation(Generic[T]):
     """One call of a method, described: what to send and how to read the answer."""
@@ -58,7 +62,9 @@ class Operation(Generic[T]):
     query: Sequence[tuple[str, str]] = ()
     body: Mapping[str, Any] | None = None
     timeout: float | Timeout | None = None
-    extra_headers: Mapping[str, str] | None = None
+    #: Shown by name only: the caller may pass a key here, and the repr of a frame's
+    #: locals (Sentry, ``--showlocals``) must not show it.
+    extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=_names)
     extra_query: Mapping[str, object] | None = None
     extra_body: Mapping[str, object] | None = None
     create: bool = False
@@ -71,11 +77,36 @@ class Operation(Generic[T]):
             "body": self.body,
             "timeout": self.timeout,
             "extra_headers": self.extra_headers,
-            "extra_query": self.extra_query,
+            "extra_query": flatten_query(self.extra_query),
             "extra_body": self.extra_body,
             "create": self.create,
             "idempotency_key": self.idempotency_key,
         }
+
+
+def _query_text(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def flatten_query(extra: Mapping[str, object] | None) -> Mapping[str, object] | None:
+    """``extra_query`` with list values comma-joined and mappings as bracketed keys
+    (``filter[name]=x``), as the vendor's client sends them; other values unchanged."""
+    if extra is None or not isinstance(extra, Mapping):
+        return extra  # the client names what is wrong with it
+    flat: dict[Any, object] = {}
+
+    def add(key: Any, value: object) -> None:
+        if isinstance(value, Mapping):
+            for sub, each in value.items():
+                add(f"{key}[{sub}]", each)
+        elif isinstance(value, (list, tuple)):
+            flat[key] = ",".join(_query_text(v) for v in value if v is not None)
+        else:
+            flat[key] = value
+
+    for key, value in extra.items():
+        add(key, value)
+    return flat
 
 
 class _Streamed(Protocol):
@@ -109,10 +140,12 @@ class AsyncAPIResponse(Generic[T]):
     __slots__ = (
         "_body",
         "_closed",
+        "_closer",
         "_data",
         "_error",
         "_parse",
         "_parsed",
+        "_read_source",
         "_source",
         "context",
         "headers",
@@ -122,6 +155,10 @@ class AsyncAPIResponse(Generic[T]):
 
     def __init__(self, source: _Streamed, parse: Callable[[Any, ResponseContext], T]) -> None:
         self._source: _Streamed | None = source
+        # Kept after the block ends, to decode a body that was read inside it.
+        self._read_source: _Streamed = source
+        #: Releases a streamed response's connection early (``close()``).
+        self._closer: Callable[[], Awaitable[Any]] | None = None
         self._parse = parse
         self._body: bytes | None = None
         self._data: Any = _UNREAD
@@ -153,6 +190,11 @@ class AsyncAPIResponse(Generic[T]):
         return self.context.url
 
     @property
+    def body_read(self) -> bool:
+        """Whether the body has been read (it then stays readable after the block)."""
+        return self._body is not None
+
+    @property
     def is_closed(self) -> bool:
         """Whether the connection has been released (the body can no longer be read)."""
         return self._closed
@@ -170,11 +212,23 @@ class AsyncAPIResponse(Generic[T]):
         self._closed = True
         self._source = None
 
+    async def close(self) -> None:
+        """Release the connection now (a streamed response's is otherwise released
+        when its block ends; a raw response's already is). A body read before stays
+        readable; one not read can no longer be."""
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            await closer()
+        self._close()
+
     def _live(self) -> _Streamed:
         if self._source is None:
+            if self._body is not None:
+                # Read before the connection was released: decoding needs no I/O.
+                return self._read_source
             raise RuntimeError(
-                "the response was closed when its `async with` block ended; "
-                "read its body inside the block"
+                "the response was closed (its block ended, or close() was called) "
+                "before its body was read; read it inside the block"
             )
         return self._source
 
@@ -194,6 +248,7 @@ class AsyncAPIResponse(Generic[T]):
             raise self._error
         if self._data is _UNREAD:
             try:
+                await self.read()  # kept, so that parse() still works after close()
                 self._data = await self._live().data()
             except APIResponseValidationError as exc:
                 self._error = exc
@@ -204,7 +259,9 @@ class AsyncAPIResponse(Generic[T]):
         """What the plain call returns: the model, or the first page of a listing
         (whose iteration goes on to the following pages)."""
         if self._parsed is _UNREAD:
-            self._parsed = self._parse(await self.json(), self.context)
+            data = await self.json()
+            size = len(await self.read())
+            self._parsed = await parse_answer(self._parse, data, self.context, size)
         result: T = self._parsed
         return result
 
@@ -236,6 +293,7 @@ class _Streaming:
         )
         response = AsyncAPIResponse(streamed, op.parse)
         self.stack.callback(response._close)
+        response._closer = self.stack.aclose
         return response
 
 
@@ -304,7 +362,7 @@ class AsyncResponseView:
     def __getattr__(self, name: str) -> Any:
         target = self._target
         if name in type(target)._sub_resources:
-            return AsyncResponseView(getattr(target, name), self._mode)
+            return view_of(getattr(target, name), self._mode)
         if name not in type(target)._response_methods:
             raise AttributeError(
                 f"{type(self).__name__} of {type(target).__name__} has no method {name!r}"
@@ -324,3 +382,11 @@ class AsyncResponseView:
         streaming.__name__ = name
         streaming.__doc__ = getattr(type(target), name).__doc__
         return streaming
+
+
+def view_of(target: Any, mode: Mode) -> AsyncResponseView:
+    """The view of ``target`` (a resource or the client) in ``mode``: the typed
+    subclass generated for its class (``_views``), else the generic view."""
+    from ._views import ASYNC_VIEWS
+
+    return ASYNC_VIEWS.get((type(target).__name__, mode), AsyncResponseView)(target, mode)

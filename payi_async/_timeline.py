@@ -26,8 +26,14 @@ __all__ = ["in_effect", "instant", "resolve_version", "server_instant", "version
 T = TypeVar("T")
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
-#: Enough digits that no product of a unit count and a price is ever rounded.
-_EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation])
+#: No rounding at all: sums and products of finite decimals are exact at the largest
+#: precision (only the digits a result has are stored), however big the unit counts.
+_EXACT = decimal.Context(
+    prec=decimal.MAX_PREC,
+    Emax=decimal.MAX_EMAX,
+    Emin=decimal.MIN_EMIN,
+    traps=[decimal.Inexact, decimal.InvalidOperation],
+)
 
 
 def _parse(text: str) -> datetime:

@@ -29,8 +29,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from multidict import CIMultiDictProxy
@@ -55,9 +55,12 @@ __all__ = [
     "Timeout",
     "Transport",
     "aiohttp_timeout",
+    "parse_answer",
 ]
 
 log = logging.getLogger("payi_async")
+
+T = TypeVar("T")
 
 #: Bodies up to this size are decoded on the event loop (a page of 1,000 resources is
 #: ~0.4 MB, ~3 ms); larger ones in a worker thread.
@@ -102,6 +105,18 @@ class Response:
 
     data: Any
     context: ResponseContext
+    #: The body's size in bytes (``parse`` builds the models of a large one off the loop).
+    size: int = 0
+
+
+async def parse_answer(
+    parser: Callable[[Any, ResponseContext], T], data: Any, context: ResponseContext, size: int
+) -> T:
+    """``parser(data, context)``; for a body over 1 MiB in a worker thread, as its
+    decoding was: building 100,000 models of a valid page takes a second or more."""
+    if size > _DECODE_ON_LOOP_BYTES:
+        return await asyncio.to_thread(parser, data, context)
+    return parser(data, context)
 
 
 class StreamedResponse:
@@ -185,8 +200,8 @@ class StreamedResponse:
             if len(raw) > _DECODE_ON_LOOP_BYTES:
                 # Decoding megabytes takes tens of ms: a worker thread does it, and the
                 # interpreter's switch interval lets the loop run meanwhile.
-                return await asyncio.to_thread(decode_json, raw, yielding=True)
-            return decode_json(raw)
+                return await asyncio.to_thread(_decode, raw, self._secrets, yielding=True)
+            return _decode(raw, self._secrets)
         except ValueError as exc:
             problem = ValueError(str(exc))
         raise _boundary.not_json(raw, problem, self._request, self.status, self.context.request_id)
@@ -220,7 +235,11 @@ class Transport:
             # No default headers: the key and headers of each client copy travel with
             # each request, so that copies with other keys share these connections.
             connector = aiohttp.TCPConnector(limit=self._connection_limit)
-            self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+            # No cookie jar: the API sets none, and a cookie answering one key's request
+            # would go out with the next request of every copy, whatever its key.
+            self._session = aiohttp.ClientSession(
+                connector=connector, raise_for_status=False, cookie_jar=aiohttp.DummyCookieJar()
+            )
             self._loop = loop
         elif loop is not self._loop:
             raise RuntimeError(
@@ -302,7 +321,21 @@ class Transport:
                         outcome.response.release()
                     return
                 assert outcome.body is not None
-                error = _boundary.status_error(outcome.body, status, outcome.headers, request)
+                if len(outcome.body) > _DECODE_ON_LOOP_BYTES:
+                    # An error body is as big as any answer: decoded off the loop too.
+                    error = await asyncio.to_thread(
+                        _boundary.status_error,
+                        outcome.body,
+                        status,
+                        outcome.headers,
+                        request,
+                        self.secrets,
+                        yielding=True,
+                    )
+                else:
+                    error = _boundary.status_error(
+                        outcome.body, status, outcome.headers, request, self.secrets
+                    )
                 decision = policy.after_status(
                     retry, status, outcome.headers, create=request.create
                 )
@@ -328,6 +361,12 @@ class Transport:
                 self._throttle.limited(loop.time(), decision.wait)
             elif decision.wait > 0:
                 await sleep(decision.wait)
+
+
+def _decode(raw: bytes, secrets: _boundary.Secrets, *, yielding: bool = False) -> Any:
+    data = decode_json(raw, yielding=yielding)
+    # An escape (``\\u002B``, ``\\/``) can spell a key the raw body's masking missed.
+    return secrets.data(data) if secrets.escaped_in(raw) else data
 
 
 async def sleep(seconds: float) -> None:

@@ -124,7 +124,14 @@ def price(name: str, value: object) -> float:
     """A finite, non-negative price."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, not {_kind(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        # An int beyond a float's range (10**400): refused like infinity.
+        # Not shown: str() of a huge int may itself fail (the 4300-digit limit).
+        raise ValueError(
+            f"{name} must be a finite number, not an int too large for a float"
+        ) from None
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number, not {value!r}")
     if number < 0:
@@ -149,6 +156,7 @@ def units(name: str, value: object) -> dict[str, tuple[float | None, float | Non
     for unit, prices in value.items():
         if not isinstance(unit, str) or not unit:
             raise ValueError(f"{name} keys must be non-empty unit names, not {unit!r}")
+        _text(f"{name} key {unit!r}", unit)
         where = f"{name}[{unit!r}]"
         if not isinstance(prices, Mapping):
             prices = _units_as_mapping(where, prices)
@@ -163,6 +171,17 @@ def units(name: str, value: object) -> dict[str, tuple[float | None, float | Non
             optional_price(f"{where}.output_price", prices.get("output_price")),
         )
     return checked
+
+
+def _text(name: str, value: str) -> None:
+    """Refuse text with no UTF-8 form (a lone surrogate), which no JSON body can carry."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} is not valid text: it holds a lone surrogate {value[exc.start]!r} "
+            f"at position {exc.start}, which has no UTF-8 form"
+        ) from None
 
 
 def optional_price(name: str, value: object) -> float | None:
@@ -216,10 +235,22 @@ def parse_timestamp(name: str, value: object, *, assume_utc: bool = False) -> da
             if not assume_utc:
                 raise _naive(name, value.isoformat())
             return value.replace(tzinfo=timezone.utc)
-        return value
+        return _storable(name, value, value.isoformat())
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a datetime or an ISO 8601 str, not {_kind(value)}")
     return _parse_text(name, value, assume_utc)[0]
+
+
+def _storable(name: str, moment: datetime, shown: str) -> datetime:
+    """``moment``, if it is a date-time in UTC too (years 1 to 9999, as servers store
+    them): ``0001-01-01T00:30+01:00`` is in year 0 once in UTC."""
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(
+            f"{name} is outside the years 1 to 9999 once converted to UTC: {shown!r}"
+        ) from None
+    return moment
 
 
 def _parse_text(name: str, value: str, assume_utc: bool) -> tuple[datetime, bool]:
@@ -258,7 +289,7 @@ def _parse_text(name: str, value: str, assume_utc: bool) -> tuple[datetime, bool
         )
     except ValueError as exc:
         raise ValueError(f"{name} is not a valid date-time: {value!r} ({exc})") from None
-    return moment, offset is not None
+    return _storable(name, moment, value), offset is not None
 
 
 def timestamp(name: str, value: object, *, assume_utc: bool = False) -> str | None:

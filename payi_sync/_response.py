@@ -9,7 +9,7 @@ generator gives every blocking resource ``with_raw_response`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["APIResponse", "ResponseContextManager", "ResponseView"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class APIResponse(Generic[T]):
@@ -89,25 +90,44 @@ class APIResponse(Generic[T]):
         """Whether the connection has been released (the body can no longer be read)."""
         return self._response.is_closed
 
+    def _call(self, method: Callable[[], Coroutine[Any, Any, R]]) -> R:
+        # A body already read (or a response closed before it was) needs no I/O:
+        # answer here, so that it stays readable after the client (and its event
+        # loop) is closed, as the vendor's does.
+        if self._response.body_read or self._response.is_closed:
+            step = method()
+            try:
+                step.send(None)
+            except StopIteration as done:
+                result: R = done.value
+                return result
+            step.close()
+        return self._portal.call(method)
+
     def read(self) -> bytes:
         """The body as bytes (read once, then kept)."""
-        return self._portal.call(self._response.read)
+        return self._call(self._response.read)
 
     def text(self) -> str:
         """The body as text."""
-        return self._portal.call(self._response.text)
+        return self._call(self._response.text)
 
     def json(self) -> Any:
         """The body decoded as JSON (``APIResponseValidationError`` when it is not)."""
-        return self._portal.call(self._response.json)
+        return self._call(self._response.json)
 
-    def parse(self) -> Any:
+    def close(self) -> None:
+        """Release the connection now (see ``AsyncAPIResponse.close``)."""
+        self._portal.call(self._response.close)
+
+    def parse(self) -> T:
         """What the plain call returns: the model, or the first page of a listing
         (whose iteration goes on to the following pages)."""
-        result = self._portal.call(self._response.parse)
+        result: Any = self._call(self._response.parse)
         if isinstance(result, AsyncCursorPage):
-            return SyncCursorPage(self._portal, result)
-        return result
+            result = SyncCursorPage(self._portal, result)
+        parsed: T = result
+        return parsed
 
 
 class ResponseContextManager(Generic[T]):
@@ -157,7 +177,7 @@ class ResponseView:
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._view, name)
         if isinstance(attr, AsyncResponseView):
-            return ResponseView(attr, self._portal)
+            return blocking_view_of(attr, self._portal)
         portal = self._portal
         method: Callable[..., Any]
         if self._view.mode == "raw":
@@ -173,3 +193,12 @@ class ResponseView:
         method.__name__ = name
         method.__doc__ = attr.__doc__
         return method
+
+
+def blocking_view_of(view: AsyncResponseView, portal: Portal) -> ResponseView:
+    """The blocking view wrapping ``view``: the typed subclass generated for its
+    resource's class (``_views``), else the generic one."""
+    from ._views import BLOCKING_VIEWS
+
+    key = (type(view._target).__name__, view.mode)
+    return BLOCKING_VIEWS.get(key, ResponseView)(view, portal)

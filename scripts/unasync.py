@@ -39,6 +39,9 @@ import attrs
 
 from payi_async import AsyncPager, AsyncResponseView
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import views
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "payi_sync"
 
@@ -700,7 +703,20 @@ def write_copy(m: Member, w: Writer) -> list[str]:
 
 def write_wrapped_property(m: Member, w: Writer) -> list[str]:
     wrapper = w.imports.runtime(WRAPPED_PROPERTIES[m.returns])
+    typed = _typed_view(m, w)
+    if typed is not None:
+        # The generated subclass of the wrapper that tells type checkers what it answers.
+        w.imports.add(f"payi_sync.{views.SYNC_MODULE[:-3]}", typed)
+        wrapper = typed
     return _property(m, w, wrapper, f"return {wrapper}(self._async.{m.name}, self._portal)")
+
+
+def _typed_view(m: Member, w: Writer) -> str | None:
+    mode = {"with_raw_response": "raw", "with_streaming_response": "stream"}.get(m.name)
+    if mode is None:
+        return None
+    async_name = next((a for a, b in RENAMES.items() if b == w.sync_name), w.sync_name)
+    return views.view_name(async_name, mode, blocking=True)
 
 
 def write_value_property(m: Member, w: Writer) -> list[str]:
@@ -803,6 +819,7 @@ def generate() -> dict[str, str]:
                     1,
                 )
     files["__init__.py"] = render_init(exported)
+    files[views.SYNC_MODULE] = views.render(blocking=True)
     return {name: with_header(_format(name, text)) for name, text in files.items()}
 
 
@@ -920,7 +937,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
     files = generate()
+    views_text = _format(views.PATH, views.render())
+    views_path = ROOT / views.PATH
     if args.check:
+        if not views_path.exists() or views_path.read_text() != views_text:
+            print(f"{views.PATH} is not what scripts/views.py generates", file=sys.stderr)
+            print("run `make generate` and commit the result", file=sys.stderr)
+            return 1
         with tempfile.TemporaryDirectory() as tmp:
             write(files, Path(tmp))  # round-trip through disk, as a real run would
             files = _python_files(Path(tmp))
@@ -934,7 +957,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"payi_sync/ is up to date ({len(files)} generated files)")
         return 0
     write(files, OUT)
-    print(f"wrote {len(files)} generated files to payi_sync/")
+    views_path.write_text(views_text)
+    print(f"wrote {len(files)} generated files to payi_sync/ and {views.PATH}")
     return 0
 
 

@@ -154,13 +154,15 @@ async def plan(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def _confirm(ui: Ui, deletes: int) -> bool:
-    question = f"Delete {deletes} resource(s) not named in the file (every version of each)? [y/N] "
-    try:
-        answer = ui.err.input(escape(question))
-    except EOFError:
-        ui.err.print()  # no answer (not a terminal): end the question's line
-        return False
-    return answer.strip().lower() in ("y", "yes")
+    """Ask (Ctrl-C while the question waits interrupts, as anywhere else); end of
+    input is a no."""
+    terminal = ui.stdin_is_terminal()
+    answer = ui.confirm(
+        f"Delete {deletes} resource(s) not named in the file (every version of each)?"
+    )
+    if not terminal:
+        ui.err.print()  # the answer was not typed, so nothing ended the question's line
+    return answer
 
 
 def _result_json(result: CatalogResult, declined: int) -> dict[str, Any]:
@@ -291,7 +293,17 @@ async def price(args: argparse.Namespace, ui: Ui) -> int:
     return EXIT_OK
 
 
-_USAGE = re.compile(r"(?P<unit>.+)=(?P<input>[0-9_]+):(?P<output>[0-9_]+)")
+_USAGE = re.compile(r"(?P<unit>.+)=(?P<input>[0-9][0-9_]*):(?P<output>[0-9][0-9_]*)")
+
+
+def _whole(spec: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # "1__0", "1_", or more digits than int() reads
+        raise UsageError(
+            f"bad usage {spec!r}: {text[:20]!r}{'...' if len(text) > 20 else ''} is not a "
+            "whole number int() reads (digits, single _ between them, at most 4300)"
+        ) from None
 
 
 def _usage(specs: list[str]) -> dict[str, tuple[int, int]]:
@@ -306,7 +318,7 @@ def _usage(specs: list[str]) -> dict[str, tuple[int, int]]:
         unit = match["unit"]
         if unit in usage:
             raise UsageError(f"unit {unit!r} is given twice")
-        usage[unit] = (int(match["input"]), int(match["output"]))
+        usage[unit] = (_whole(spec, match["input"]), _whole(spec, match["output"]))
     return usage
 
 

@@ -214,6 +214,9 @@ def _read_jsonl(stream: IO[str], check: Check) -> Iterator[Parsed | Problem]:
         except json.JSONDecodeError as exc:
             yield Problem(line, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
+        except ValueError as exc:  # a number of more digits than Python reads
+            yield Problem(line, f"invalid JSON: {exc}")
+            continue
         yield check(line, value)
 
 
@@ -248,6 +251,9 @@ def _read_json_array(text: str, check: Check) -> Iterator[Parsed | Problem]:
                 value, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
                 yield Problem(exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                return
+            except ValueError as exc:  # a number of more digits than Python reads
+                yield Problem(line_at(pos), f"invalid JSON: {exc}")
                 return
             yield check(line_at(pos), value)
             pos = skip(end)

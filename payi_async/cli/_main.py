@@ -288,23 +288,32 @@ def _exit_status(exc: SystemExit) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``payi-resources`` with ``argv`` (default ``sys.argv[1:]``); the exit status."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, --version and usage errors
-        return _exit_status(exc)
-    if args.command == "emulator":
-        from ..emulator.__main__ import main as emulator_main
-
+    # Ctrl-C is handled from here on (parsing and imports included), not only once the
+    # command runs. Called without argv, main is the console script: the process exits
+    # after it, so a Ctrl-C after the command finished is ignored.
+    interrupts = _Interrupts()
+    with interrupts.installed(exiting=argv is None):
         try:
-            return emulator_main(args.emulator_args)
-        except SystemExit as exc:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version and usage errors
             return _exit_status(exc)
+        if args.command != "emulator":
+            try:
+                import rich  # noqa: F401
+            except ImportError:
+                print(RICH_MISSING, file=sys.stderr)
+                return 2
+            return _run(args, interrupts)
+        if interrupts.count:
+            print("Interrupted.", file=sys.stderr)
+            return 130
+    # The emulator handles Ctrl-C itself (it stops the server).
+    from ..emulator.__main__ import main as emulator_main
+
     try:
-        import rich  # noqa: F401
-    except ImportError:
-        print(RICH_MISSING, file=sys.stderr)
-        return 2
-    return _run(args)
+        return emulator_main(args.emulator_args, prog="payi-resources emulator")
+    except SystemExit as exc:
+        return _exit_status(exc)
 
 
 class _Interrupts:
@@ -313,9 +322,12 @@ class _Interrupts:
     with one "Interrupted." and never a traceback from the middle of the clean-up.
     After an interrupted run SIGINT stays ignored: the program is meant to exit."""
 
-    def __init__(self, ui: Ui) -> None:
-        self.ui = ui
+    def __init__(self) -> None:
+        #: Set once the command's ``Ui`` exists (whether a question is waiting).
+        self.ui: Ui | None = None
         self.count = 0
+        #: Whether the command ran to its end (so the process is about to exit).
+        self.finished = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.task: asyncio.Task[object] | None = None
 
@@ -323,14 +335,17 @@ class _Interrupts:
         self.count += 1
         if self.count > 1:
             return
-        if self.ui.prompting:
+        if self.ui is not None and self.ui.prompting:
             raise KeyboardInterrupt  # ends the blocking wait for an answer
         if self.loop is not None and self.task is not None:
             self.loop.call_soon_threadsafe(self.task.cancel)
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        """Handle SIGINT here while the block runs (only on the main thread)."""
+    def installed(self, *, exiting: bool = False) -> Iterator[None]:
+        """Handle SIGINT here while the block runs (only on the main thread).
+        ``exiting``: the process ends after the block (the console script), so a
+        Ctrl-C arriving after the command finished is ignored rather than killing
+        the exit."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -341,7 +356,8 @@ class _Interrupts:
             # After an interruption more Ctrl-C may be on their way while the process
             # exits; ignored (at the OS level, so also while the interpreter shuts
             # down), they cannot end it with a traceback or a signal after all.
-            signal.signal(signal.SIGINT, signal.SIG_IGN if self.count else previous)
+            quiet = self.count or (exiting and self.finished)
+            signal.signal(signal.SIGINT, signal.SIG_IGN if quiet else previous)
 
 
 class _RetryLines(logging.Handler):
@@ -381,12 +397,20 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
-def _run(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _finishing(interrupts: _Interrupts) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        interrupts.finished = True
+
+
+def _run(args: argparse.Namespace, interrupts: _Interrupts) -> int:
     from ._commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
     from ._ui import Ui
 
     ui = Ui()
-    interrupts = _Interrupts(ui)
+    interrupts.ui = ui
     handler: Handler = args.handler
 
     async def run() -> int:
@@ -396,7 +420,7 @@ def _run(args: argparse.Namespace) -> int:
             raise asyncio.CancelledError
         return await _guarded(handler, args, ui)
 
-    with interrupts.installed(), _retries_shown(ui):
+    with _retries_shown(ui), _finishing(interrupts):
         try:
             return asyncio.run(run())
         except UsageError as exc:

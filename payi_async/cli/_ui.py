@@ -11,6 +11,7 @@ rich leaves colour out there, and everywhere when ``NO_COLOR`` is set.
 from __future__ import annotations
 
 import asyncio
+import select
 import sys
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -86,7 +87,7 @@ class Ui:
         """
         self.prompting = True
         try:
-            answer = self.err.input(escape(f"{question} [y/N] "))
+            answer = self._answer(escape(f"{question} [y/N] "))
         except EOFError:
             return False
         except KeyboardInterrupt:
@@ -94,6 +95,26 @@ class Ui:
         finally:
             self.prompting = False
         return answer.strip().lower() in ("y", "yes")
+
+    def _answer(self, prompt: str) -> str:
+        """One line from stdin after ``prompt``. A terminal is polled rather than read
+        in one blocking call: a Ctrl-C that the kernel hands to another thread (the
+        resolver's, say) does not interrupt a blocked read, and the handler that ends
+        the wait runs only when the main thread runs Python again."""
+        try:
+            fd = sys.stdin.fileno()
+            polled = sys.stdin.isatty()
+        except (AttributeError, ValueError, OSError):
+            polled = False
+        if not polled:
+            return self.err.input(prompt)
+        self.err.print(prompt, end="")
+        while not select.select([fd], [], [], 0.1)[0]:
+            pass
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line
 
     @staticmethod
     def stdin_is_terminal() -> bool:

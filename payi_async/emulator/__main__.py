@@ -16,10 +16,13 @@ from collections.abc import Sequence
 from ._faults import Faults
 from ._server import DEFAULT_API_KEY, LocalPayiServer, is_loopback
 
+#: The program name in the help and usage lines when started as a module.
+DEFAULT_PROG = "python -m payi_async.emulator"
 
-def _parser() -> argparse.ArgumentParser:
+
+def _parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m payi_async.emulator",
+        prog=prog,
         description="A local Pay-i categories and resources server on SQLite.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
@@ -85,9 +88,13 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> None:
     print("Pay-i emulator stopped.", file=sys.stderr, flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, serve until a signal, return the exit status."""
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = DEFAULT_PROG) -> int:
+    """Parse ``argv``, serve until a signal, return the exit status.
+
+    ``prog`` is the command the help and usage lines name (another program running the
+    emulator as one of its commands passes its own, e.g. ``payi-resources emulator``).
+    """
+    args = _parser(prog).parse_args(argv)
     if args.api_key in (None, DEFAULT_API_KEY) and not is_loopback(args.host):
         print(
             f"error: --host {args.host} listens beyond this machine: give --api-key "

@@ -35,6 +35,34 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _check_marker(marker: pytest.Mark) -> None:
+    """Refuse positional or unknown marker options, naming the valid ones."""
+    import difflib
+    import inspect
+
+    from ._server import LocalPayiServer
+
+    valid = sorted(
+        name
+        for name, param in inspect.signature(LocalPayiServer).parameters.items()
+        if param.kind is inspect.Parameter.KEYWORD_ONLY
+    )
+    unknown = sorted(set(marker.kwargs) - set(valid))
+    if marker.args:
+        what = f"takes keyword options only, not {len(marker.args)} positional"
+    elif unknown:
+        what = "unknown option " + ", ".join(map(repr, unknown))
+        close = difflib.get_close_matches(unknown[0], valid, n=1)
+        if close:
+            what += f" (did you mean {close[0]!r}?)"
+    else:
+        return
+    pytest.fail(
+        f"@pytest.mark.payi_emulator: {what}; valid options: {', '.join(valid)}",
+        pytrace=False,
+    )
+
+
 @pytest.fixture
 def payi_emulator(request: pytest.FixtureRequest) -> Iterator[ThreadedPayiServer]:
     """A running Pay-i emulator; ``.base_url`` and ``.api_key`` say how to reach it."""
@@ -43,6 +71,7 @@ def payi_emulator(request: pytest.FixtureRequest) -> Iterator[ThreadedPayiServer
     options: dict[str, Any] = {}
     marker = request.node.get_closest_marker("payi_emulator")
     if marker is not None:
+        _check_marker(marker)
         options.update(marker.kwargs)
     with ThreadedPayiServer(**options) as server:
         yield server

@@ -44,7 +44,7 @@ HAND_WRITTEN = {"_base.py", "_pages.py", "_portal.py", "_response.py"}
 def test_generated_files_carry_the_header_and_an_intact_hash(unasync: ModuleType) -> None:
     folder = Path(payi_sync.__file__).parent
     generated = set(unasync.generate())
-    assert generated == {"__init__.py", "_client.py", "_resources.py"}
+    assert generated == {"__init__.py", "_client.py", "_resources.py", "_views.py"}
     for name in generated:
         text = (folder / name).read_text()
         assert unasync.is_generated(text), name
@@ -204,13 +204,23 @@ def test_models_and_errors_are_the_same_classes() -> None:
 
 
 def test_response_views_are_a_generated_property_kind(unasync: ModuleType) -> None:
+    from payi_sync import _views
+    from payi_sync._response import ResponseView
+
     files = unasync.generate()
-    for out, classes in (("_resources.py", 2), ("_client.py", 1)):
+    for out, owners in (("_resources.py", ("Resources", "Categories")), ("_client.py", ("Payi",))):
         source = files[out]
-        for name in ("with_raw_response", "with_streaming_response"):
-            assert source.count(f"def {name}(self) -> ResponseView:") == classes
-            assert source.count(f"return ResponseView(self._async.{name}, self._portal)") == classes
-        assert "from ._response import ResponseView" in source
+        for name, kind in (
+            ("with_raw_response", "WithRawResponse"),
+            ("with_streaming_response", "WithStreamingResponse"),
+        ):
+            # Each property answers the typed ResponseView subclass generated for it.
+            for owner in owners:
+                view = owner + kind
+                assert issubclass(getattr(_views, view), ResponseView)
+                assert f"def {name}(self) -> {view}:" in source
+                assert f"return {view}(self._async.{name}, self._portal)" in source
+        assert "from ._views import" in source
         assert "AsyncResponseView" not in source
         assert "async with" not in source and "await " not in source
 
