@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import shlex
 import statistics
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .drivers import CLIENTS
+from .report import STDJSON
 from .servers import EMULATOR_KEY, ServerProcess, create_on_emulator
 
 __all__ = ["SCENARIOS", "Sizes", "main"]
@@ -31,9 +33,16 @@ SCENARIOS = {
     4: "create",
     5: "facade",
     6: "import",
+    7: "catalog",
 }
 
 CANNED_KEY = "canned-key"
+
+
+def _has_orjson() -> bool:
+    return importlib.util.find_spec("orjson") is not None
+
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -43,13 +52,14 @@ class Sizes:
     def __init__(self, quick: bool) -> None:
         self.quick = quick
         self.retrieve_n, self.retrieve_rounds = (200, 3) if quick else (1000, 9)
-        self.page_n, self.page_rounds = (3, 3) if quick else (10, 7)
+        self.page_n, self.page_rounds = (3, 3) if quick else (10, 9)
         self.iterate_counts = (2_000, 20_000) if quick else (10_000, 100_000)
         self.iterate_rounds = 1 if quick else 3
-        self.create_n, self.create_rounds = (1000, 2) if quick else (5000, 3)
+        self.create_n, self.create_rounds = (1000, 3) if quick else (5000, 7)
         self.concurrency = 64
-        self.emulator_n, self.emulator_rounds = (100, 3) if quick else (500, 7)
+        self.emulator_n, self.emulator_rounds = (100, 3) if quick else (500, 9)
         self.import_reps = 5 if quick else 15
+        self.catalog_rows = 1_000 if quick else 10_000
 
     def as_dict(self) -> dict[str, Any]:
         """The sizes, for the JSON record."""
@@ -79,16 +89,35 @@ def _worker(spec: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
     return result
 
 
-def _summary(result: dict[str, Any], scale: float) -> dict[str, Any]:
-    cpu = [x * scale for x in result["cpu"]]
-    wall = [x * scale for x in result["wall"]]
-    return {
-        "cpu": statistics.median(cpu),
-        "wall": statistics.median(wall),
-        "cpu_rounds": cpu,
-        "wall_rounds": wall,
-        "maxrss_kb": result["maxrss_kb"],
-    }
+def _interleaved(
+    specs: dict[str, dict[str, Any]], blocks: int, scale: float, seed: int
+) -> dict[str, Any]:
+    """Each spec's worker run once per block, the specs in a new shuffled order each block.
+
+    A busy moment on the shared machine then lands on every client alike; each row keeps
+    its per-block figures (``cpu_rounds``/``wall_rounds``, block by block) so that a
+    ratio is taken block by block (``report.ratio``), not from two separate medians.
+    """
+    order = list(specs)
+    shuffle = random.Random(seed).shuffle
+    per_block: dict[str, list[dict[str, Any]]] = {key: [] for key in specs}
+    for block in range(blocks):
+        shuffle(order)
+        _log(f"    block {block + 1}/{blocks}: {', '.join(order)}")
+        for key in order:
+            per_block[key].append(_worker(specs[key]))
+    rows: dict[str, Any] = {}
+    for key, results in per_block.items():
+        cpu = [statistics.median(r["cpu"]) * scale for r in results]
+        wall = [statistics.median(r["wall"]) * scale for r in results]
+        rows[key] = {
+            "cpu": statistics.median(cpu),
+            "wall": statistics.median(wall),
+            "cpu_rounds": cpu,
+            "wall_rounds": wall,
+            "maxrss_kb": max(r["maxrss_kb"] for r in results),
+        }
+    return rows
 
 
 class Run:
@@ -128,13 +157,14 @@ class Run:
             api_key, n, rounds = EMULATOR_KEY, s.emulator_n, s.emulator_rounds
             made = create_on_emulator(url, "bench.facade", "model")
             target = {k: made[k] for k in ("resource_id", "category", "resource")}
-        rows: dict[str, Any] = {}
-        for client in self.clients:
-            _log(f"  retrieve on {server}: {client}")
-            spec = self._spec(
-                "retrieve", client, url, api_key, n=n, rounds=rounds, warmup=1, target=target
+        _log(f"  retrieve on {server}, interleaved")
+        specs = {
+            client: self._spec(
+                "retrieve", client, url, api_key, n=n, rounds=1, warmup=1, target=target
             )
-            rows[client] = _summary(_worker(spec), 1e6)
+            for client in self.clients
+        }
+        rows = _interleaved(specs, rounds, 1e6, seed=1)
         self.results[key] = {"unit": "µs per call", "n": n, "rounds": rounds, "rows": rows}
         return dict(self.results[key])
 
@@ -143,19 +173,17 @@ class Run:
     def page(self) -> None:
         """One page of 1,000 items, ms per page."""
         s = self.sizes
-        rows: dict[str, Any] = {}
-        for client in self.clients:
-            _log(f"  page of 1,000: {client}")
-            spec = self._spec(
-                "page",
-                client,
-                self._canned_url(),
-                CANNED_KEY,
-                n=s.page_n,
-                rounds=s.page_rounds,
-                warmup=1,
+        _log("  page of 1,000, interleaved")
+        specs = {
+            client: self._spec(
+                "page", client, self._canned_url(), CANNED_KEY, n=s.page_n, rounds=3, warmup=1
             )
-            rows[client] = _summary(_worker(spec), 1e3)
+            for client in self.clients
+        }
+        if "payi_async" in specs and _has_orjson():
+            # The same client on the standard library's json: the figure without speedups.
+            specs[STDJSON] = {**specs["payi_async"], "json_backend": "json"}
+        rows = _interleaved(specs, s.page_rounds, 1e3, seed=2)
         self.results["page"] = {
             "unit": "ms per page",
             "n": s.page_n,
@@ -217,23 +245,25 @@ class Run:
             if client.startswith("payi_"):
                 modes.append((client, "create_many"))
             modes.append((client, "gather"))
-        rows: dict[str, Any] = {}
-        for client, mode in modes:
-            _log(f"  {s.create_n:,} creates: {client} {mode}")
-            spec = self._spec(
+        _log(f"  {s.create_n:,} creates, interleaved")
+        specs = {
+            f"{client}:{mode}": self._spec(
                 "create",
                 client,
                 self._canned_url(),
                 CANNED_KEY,
                 n=s.create_n,
-                rounds=s.create_rounds,
+                rounds=1,
                 warmup=1,
                 mode=mode,
                 concurrency=s.concurrency,
             )
-            summary = _summary(_worker(spec), 1e6)
-            summary["per_second"] = 1e6 / summary["wall"]
-            rows[f"{client}:{mode}"] = summary
+            for client, mode in modes
+        }
+        rows = _interleaved(specs, s.create_rounds, 1e6, seed=4)
+        for row in rows.values():
+            row["per_second"] = 1e6 / row["wall"]
+            row["per_second_rounds"] = [1e6 / w for w in row["wall_rounds"]]
         self.results["create"] = {
             "unit": "µs per create",
             "n": s.create_n,
@@ -289,6 +319,15 @@ class Run:
                 for m in modules
             },
         }
+
+    # ------------------------------------------------------------ 7: catalogue apply
+
+    def catalog(self) -> None:
+        """``payi-resources apply`` vs ``import`` of a price file (``bench_catalog``)."""
+        from . import bench_catalog
+
+        _log(f"  apply vs import, {self.sizes.catalog_rows:,} rows")
+        self.results["catalog"] = bench_catalog.run(self.sizes.catalog_rows)
 
     def close(self) -> None:
         """Stop the servers."""
@@ -346,6 +385,7 @@ def machine() -> dict[str, Any]:
 
     for dist in (
         "payi-async",
+        "orjson",
         "aiohttp",
         "attrs",
         "cattrs",
@@ -356,7 +396,10 @@ def machine() -> dict[str, Any]:
     ):
         with contextlib.suppress(PackageNotFoundError):
             versions[dist] = version(dist)
+    from payi_async import _json
+
     return {
+        "json_backend": _json.BACKEND,
         "cpus": os.cpu_count(),
         "cpu_model": cpu,
         "python": platform.python_version(),
@@ -410,6 +453,11 @@ def _parser() -> argparse.ArgumentParser:
         help="directory for latest.json, latest.md and latest.png (default benchmarks/results)",
     )
     p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a measured ratio misses its target (before a release)",
+    )
     return p
 
 
@@ -437,6 +485,7 @@ def run_all(scenarios: Iterable[int], sizes: Sizes, clients: Sequence[str]) -> d
         4: run.create,
         5: run.facade,
         6: run.imports,
+        7: run.catalog,
     }
     try:
         for number in scenarios:
@@ -477,4 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _log("matplotlib is not installed (pip install '.[bench]'); no chart drawn")
     print(text)
     _log(f"wrote {out / 'latest.json'}, latest.md and latest.png in {record['duration_s']:.0f} s")
+    missed = [t for t in record["targets"] if not t["met"]]
+    if args.check and missed:
+        for t in missed:
+            _log(f"missed: {t['target']}: {t['measured']:.2f} (target {t['limit']})")
+        return 1
     return 0

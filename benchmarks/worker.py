@@ -186,6 +186,10 @@ def steady_heap() -> None:
 def run(spec: Spec) -> dict[str, Any]:
     """Measure what ``spec`` says, in this process."""
     steady_heap()
+    if spec.get("json_backend"):
+        from payi_async import _json
+
+        _json.use(spec["json_backend"])
     if spec["client"] in ASYNC_CLIENTS:
         return asyncio.run(_run_async(spec))
     return _run_sync(spec)

@@ -27,6 +27,7 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter
 
+from . import _json
 from ._exceptions import APIResponseValidationError
 from ._models import (
     AwsBedrockResource,
@@ -78,11 +79,20 @@ def _structure_str(value: Any, _: type) -> str:
     raise _WrongType(f"expected a string, got {_json_type(value)}")
 
 
+#: The integers a field typed ``int`` takes: what 64 bits hold, signed or not.
+_INT_MIN, _INT_END = -(2**63), 2**64
+
+
 def _structure_int(value: Any, _: type) -> int:
     if value.__class__ is int or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
+        if _INT_MIN <= value < _INT_END:
+            return value
+        raise _WrongType(f"expected an integer within 64 bits, got {value!r}")
     if isinstance(value, float) and value.is_integer():
-        return int(value)
+        # orjson makes an integer beyond 64 bits a float: refused as the int is.
+        if -(2.0**63) < value < 2.0**63:
+            return int(value)
+        raise _WrongType(f"expected an integer within 64 bits, got {value!r}")
     raise _WrongType(f"expected an integer, got {_json_type(value)} {value!r}")
 
 
@@ -216,7 +226,28 @@ def _noted(exc: Exception, note: Any) -> Exception:
     return exc
 
 
+def _str_keyed_dict(type_: Any, conv: cattrs.BaseConverter) -> StructureHook:
+    # JSON object keys are strings already: only the values need structuring.
+    value_type = get_args(type_)[1]
+    value_hook = conv.get_structure_hook(value_type)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _WrongType(f"expected an object, got {_json_type(value)}")
+        for key in value:
+            if key.__class__ is not str:
+                raise _WrongType(f"expected string keys, got {key!r}")
+        return {key: value_hook(item, value_type) for key, item in value.items()}
+
+    return structure
+
+
+def _is_str_keyed_dict(type_: Any) -> bool:
+    return _is_dict(type_) and get_args(type_)[:1] == (str,)
+
+
 _fast.register_structure_hook_factory(_is_list, _strict_list)
+_fast.register_structure_hook_factory(_is_str_keyed_dict, _str_keyed_dict)
 converter.register_structure_hook_factory(_is_list, _bounded_list)
 converter.register_structure_hook_factory(_is_dict, _bounded_dict)
 for _conv in _CONVERTERS:
@@ -228,39 +259,75 @@ def _keep_extra(cls: type[T], conv: cattrs.BaseConverter) -> StructureHook:
     known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")  # type: ignore[arg-type]
     names = tuple(known)
     if conv is _fast:
-        base = _fast_structure_fn(cls)
-    else:
-        base = make_dict_structure_fn(cls, conv, extra=override(omit=True))
+        return _fast_structure_fn(cls, known)
+    base = make_dict_structure_fn(cls, conv, extra=override(omit=True))
 
     def structure(data: Any, _: type) -> T:
         if not isinstance(data, dict):
             raise _WrongType(f"expected an object, got {_json_type(data)}")
         obj = base(data, cls)
         if len(data) > len(known) or not known.issuperset(data):
-            # A copy less the known keys: cheaper than testing every key, same order.
-            extra = data.copy()
-            pop = extra.pop
-            for name in names:
-                pop(name, None)
-            if extra:
-                object.__setattr__(obj, "extra", MappingProxyType(extra))
+            extra = _extra_of(data, names)
+            if extra is not _NO_EXTRA:
+                object.__setattr__(obj, "extra", extra)
         return obj
 
     return structure
 
 
-def _fast_structure_fn(cls: type[T]) -> Callable[[dict[str, Any], Any], T]:
-    """The fast converter's structure function for ``cls`` (``extra`` left out).
+_NO_EXTRA: Any = attrs.fields(Units).extra.default
+
+
+def _extra_of(data: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """The keys of ``data`` not in ``names``, read-only (``_NO_EXTRA`` when none)."""
+    # A copy less the known keys: cheaper than testing every key, same order.
+    extra = data.copy()
+    pop = extra.pop
+    for name in names:
+        pop(name, None)
+    return MappingProxyType(extra) if extra else _NO_EXTRA
+
+
+def _not_object(data: Any) -> _WrongType:
+    return _WrongType(f"expected an object, got {_json_type(data)}")
+
+
+def _fast_structure_fn(cls: type[T], known: frozenset[str]) -> Callable[[Any, Any], T]:
+    """The fast converter's structure function for ``cls``, unknown keys kept in ``extra``.
 
     Like cattrs' generated one, but a null optional field is skipped (it is the
     default) and a scalar of the exact type is taken without a call: models have many
     optional fields, most of them null or plain scalars. Anything unusual goes to the
     same hooks, and any failure to the detailed converter, so results are the same.
+
+    The instance is made with ``object.__new__`` and each slot filled through its
+    descriptor, as the frozen ``__init__`` would with ``object.__setattr__`` but without
+    a keyword dict and a bound-method call per field (the models have no validators,
+    converters or ``__attrs_post_init__``; ``_check_plain`` makes sure of it).
     """
-    namespace: dict[str, Any] = {"cls": cls}
-    lines = ["def structure(o, _):", "    kw = {}"]
+    _check_plain(cls)
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "new": object.__new__,
+        "dict": dict,
+        "not_object": _not_object,
+        "extra_of": _extra_of,
+        "names": tuple(known),
+        "superset": known.issuperset,
+        "n_known": len(known),
+    }
+    lines = [
+        "def structure(o, _):",
+        "    if not isinstance(o, dict):",
+        "        raise not_object(o)",
+        "    obj = new(cls)",
+    ]
     for i, a in enumerate(attrs.fields(attrs.resolve_types(cls))):  # type: ignore[arg-type, type-var]
+        namespace[f"s{i}"] = getattr(cls, a.name).__set__
         if a.name == "extra":
+            lines.append(f"    s{i}(obj, extra_of(o, names) if len(o) > n_known or not superset(o)")
+            lines.append(f"         else {_NO_EXTRA_NAME})")
+            namespace[_NO_EXTRA_NAME] = a.default
             continue
         optional = _is_optional(a.type)
         type_ = next(t for t in get_args(a.type) if t is not NoneType) if optional else a.type
@@ -268,19 +335,37 @@ def _fast_structure_fn(cls: type[T]) -> Callable[[dict[str, Any], Any], T]:
         namespace[f"t{i}"] = type_
         get = f"o.get({a.name!r})" if optional else f"o[{a.name!r}]"
         lines.append(f"    v = {get}")
-        indent = "    "
-        if optional:
-            lines.append("    if v is not None:")
-            indent = "        "
         if type_ in _SCALAR_HOOKS:
-            value = f"v if v.__class__ is t{i} else h{i}(v, t{i})"
+            check = f"v.__class__ is t{i}"
+            if type_ is int:  # the hook words an integer beyond 64 bits
+                check = f"({check} and {_INT_MIN} <= v < {_INT_END})"
+            if optional:
+                check = f"v is None or {check}"
+            lines.append(f"    s{i}(obj, v if {check} else h{i}(v, t{i}))")
+        elif optional:
+            lines.append(f"    s{i}(obj, None if v is None else h{i}(v, t{i}))")
         else:
-            value = f"h{i}(v, t{i})"
-        lines.append(f"{indent}kw[{a.name!r}] = {value}")
-    lines.append("    return cls(**kw)")
+            lines.append(f"    s{i}(obj, h{i}(v, t{i}))")
+    lines.append("    return obj")
     exec("\n".join(lines), namespace)  # noqa: S102 (our own generated code)
     result: Callable[[dict[str, Any], Any], T] = namespace["structure"]
     return result
+
+
+_NO_EXTRA_NAME = "no_extra"
+
+
+def _check_plain(cls: type[Any]) -> None:
+    """Refuse to build ``cls`` slot by slot if its ``__init__`` does more than assign."""
+    for a in attrs.fields(cls):
+        if a.validator is not None or a.converter is not None or not a.init:
+            raise TypeError(f"{cls.__name__}.{a.name} needs its __init__")
+        if a.name != "extra" and a.default not in (attrs.NOTHING, None):
+            raise TypeError(f"{cls.__name__}.{a.name} has a default other than None")
+    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        raise TypeError(f"{cls.__name__} needs its __init__")
+    if "__dict__" in dir(cls) and not hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__} is not slotted")
 
 
 def _unstructure_keeping_extra(cls: type[T]) -> Callable[[Any], dict[str, Any]]:
@@ -380,9 +465,11 @@ def structure_body(data: Any, cls: type[T], ctx: ResponseContext) -> T:
     """A single-object response as ``cls``."""
     if cls in _ACKS:
         data = _ack_body(data, ctx)
-    with contextlib.suppress(Exception):  # the detailed converter then tells what is wrong
+    try:
         result: T = _fast_hook(cls)(data, cls)
         return result
+    except Exception:  # noqa: S110 (the detailed converter then tells what is wrong)
+        pass
     try:
         return converter.structure(data, cls)
     except Exception as exc:
@@ -530,8 +617,14 @@ def decode_json(raw: bytes, *, yielding: bool = False) -> Any:
     large for a float (``1e999``) raise ``NonFiniteNumber`` naming where they are.
     ``yielding`` (for a worker thread) calls Python for every number and object, so
     that the interpreter can hand the GIL to the event loop's thread while a big body
-    decodes (a body of nothing but strings still decodes in one go).
+    decodes (a body of nothing but strings still decodes in one go). Otherwise
+    ``orjson`` decodes first where installed; what it refuses the standard library
+    judges (``_json``), so both backends accept, refuse and word errors alike.
     """
+    if not yielding:
+        value = _json.fast_loads(raw)
+        if value is not _json.FALLBACK:
+            return value
     try:
         if yielding:
             return json.loads(
