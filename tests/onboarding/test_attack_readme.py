@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import traceback
 from pathlib import Path
 
@@ -11,6 +14,8 @@ import pytest
 from payi_async.cli import main as cli_main
 from payi_async.emulator import ThreadedPayiServer
 from payi_sync import NotFoundError, Payi
+
+CLI = "import sys; from payi_async.cli import main; sys.exit(main())"
 
 
 def test_a_blocking_error_does_not_carry_no_running_event_loop(
@@ -72,3 +77,29 @@ def test_one_row_files_are_counted_in_the_singular(
     assert f"Created 1 of 1 item from {source}; 0 failed." in said[1]
     assert f"No changes: the catalogue matches {source} (1 row)." in said[2]
     assert f"Nothing to do: the catalogue matches {source} (1 row)." in said[3]
+
+
+def test_force_color_does_not_wrap_piped_output(payi_emulator: ThreadedPayiServer) -> None:
+    """With ``FORCE_COLOR`` set (as many CI configurations do) piped output keeps its
+    colour but is not wrapped at a width: the README promises no wrapping out of a
+    terminal, whatever ``COLUMNS`` says."""
+    env = {
+        **os.environ,
+        "FORCE_COLOR": "1",
+        "COLUMNS": "40",
+        "PAYI_BASE_URL": payi_emulator.base_url,
+        "PAYI_API_KEY": payi_emulator.api_key,
+    }
+    env.pop("NO_COLOR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "resources", "custom.nothing-here"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "404 category 'custom.nothing-here' not found" in lines[0]
+    assert lines[0].rstrip().endswith("/api/v1/categories/custom.nothing-here/resources]")
