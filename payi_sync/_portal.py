@@ -114,6 +114,12 @@ class Portal:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            in_loop = False
+        else:
+            in_loop = True
+        if not in_loop:
+            # Called outside the handler, so an error the call raises does not carry
+            # "RuntimeError: no running event loop" as its context in every traceback.
             return self._call_here(loop, fn, args, kwargs)
         # This thread runs a loop of its own (a notebook): wait in a helper thread.
         with self._lock:

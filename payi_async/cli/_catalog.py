@@ -149,7 +149,10 @@ async def plan(args: argparse.Namespace, ui: Ui) -> int:
     elif found:
         ui.out.print(plan_table(found))
     else:
-        ui.success(f"No changes: the catalogue matches {args.file} ({len(found.unchanged)} rows).")
+        same = len(found.unchanged)
+        ui.success(
+            f"No changes: the catalogue matches {args.file} ({same} row{'' if same == 1 else 's'})."
+        )
     return EXIT_OK
 
 
@@ -209,7 +212,7 @@ async def apply(args: argparse.Namespace, ui: Ui) -> int:
             else:
                 ui.success(
                     f"Nothing to do: the catalogue matches {args.file} "
-                    f"({len(planned.unchanged)} rows)."
+                    f"({len(planned.unchanged)} row{'' if len(planned.unchanged) == 1 else 's'})."
                 )
             return EXIT_OK
         if not args.json:

@@ -220,11 +220,15 @@ async def export(args: argparse.Namespace, ui: Ui) -> int:
                     versions_written += 1
             stream.flush()
     where = "stdout" if args.output in (None, "-") else args.output
-    what = "versions" if args.all_versions else "resources (latest versions)"
+    one = versions_written == 1
+    if args.all_versions:
+        what = "version" if one else "versions"
+    else:
+        what = "resource (latest version)" if one else "resources (latest versions)"
     ui.info(
         f"Exported {versions_written} {what} of {len(args.categories)} "
         f"categor{'y' if len(args.categories) == 1 else 'ies'} to {where} "
-        f"({rows} {fmt} rows)."
+        f"({rows} {fmt} row{'' if rows == 1 else 's'})."
     )
     return EXIT_OK
 

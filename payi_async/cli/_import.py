@@ -131,7 +131,8 @@ def _account(
         where = f"all are in {args.report}" if args.report else "pass --report FILE for all"
         ui.warn(f"... and {more} more failures ({where})")
     summary = (
-        f"Created {len(result.created)} of {total} items from {args.file}; "
+        f"Created {len(result.created)} of {total} item{'' if total == 1 else 's'} "
+        f"from {args.file}; "
         f"{len(result.failed)} failed"
     )
     if result.interrupted:
@@ -183,7 +184,9 @@ async def run_import(args: argparse.Namespace, ui: Ui) -> int:
             _write_report(args.report, [_problem_record(p) for p in problems])
         return EXIT_USAGE
     if args.dry_run:
-        ui.success(f"All {total} items in {args.file} are valid ({fmt}); nothing was sent.")
+        every = "The 1 item" if total == 1 else f"All {total} items"
+        verb = "is" if total == 1 else "are"
+        ui.success(f"{every} in {args.file} {verb} valid ({fmt}); nothing was sent.")
         return EXIT_OK
 
     result = BulkResult()

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from types import TracebackType
+from typing import IO
 
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -44,9 +45,17 @@ UNWRAPPED_WIDTH = 100_000
 
 def _console(*, stderr: bool) -> Console:
     console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
+    # FORCE_COLOR makes rich treat a pipe as a terminal; keep colour then, but not wrapping.
+    if not console.is_terminal or not _is_tty(console.file):
         console.width = UNWRAPPED_WIDTH
     return console
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def retry_text(notice: RetryNotice) -> str:
