@@ -298,21 +298,25 @@ class AsyncPayi:
         idempotency_key: bool = False,
     ) -> Response:
         """Send one call (retried as the policy says) and return its decoded 2xx answer."""
-        async with self._send(
+        # ``_send`` with the body read, as one await: no context managers per call.
+        request = build_request(
             method,
+            self._base_url,
             path,
-            read_body=True,
+            headers=self._client_headers(),
+            default_query=self._default_query_pairs,
             query=query,
-            body=body,
-            timeout=timeout,
-            extra_headers=extra_headers,
             extra_query=extra_query,
+            extra_headers=_check_headers("extra_headers", extra_headers),
+            body=body,
             extra_body=extra_body,
             create=create,
             idempotency_key=idempotency_key,
-        ) as answer:
-            data = await answer.data()
-            return Response(data, answer.context, len(await answer.read()))
+        )
+        limits = self._timeout if timeout is None else Timeout.of(timeout)
+        answer = await self._transport.fetch(request, self._policy, limits)
+        data = await answer.data()
+        return Response(data, answer.context, len(await answer.read()))
 
     def _stream(
         self,
