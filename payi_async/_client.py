@@ -21,7 +21,7 @@ from ._config import (
     NotGiven,
     Timeout,
 )
-from ._request import KEY_HEADER, build_request
+from ._request import KEY_HEADER, Request, build_request
 from ._resources import AsyncCategories
 from ._response import AsyncResponseView, view_of
 from ._retry import RetryPolicy
@@ -252,6 +252,36 @@ class AsyncPayi:
             self._headers = headers
         return headers
 
+    def _build(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        body: Mapping[str, Any] | None,
+        timeout: float | Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, object] | None,
+        extra_body: Mapping[str, object] | None,
+        create: bool,
+        idempotency_key: bool,
+    ) -> tuple[Request, Timeout]:
+        """The request value of one call and its time limits."""
+        request = build_request(
+            method,
+            self._base_url,
+            path,
+            headers=self._client_headers(),
+            default_query=self._default_query_pairs,
+            query=query,
+            extra_query=extra_query,
+            extra_headers=_check_headers("extra_headers", extra_headers),
+            body=body,
+            extra_body=extra_body,
+            create=create,
+            idempotency_key=idempotency_key,
+        )
+        return request, self._timeout if timeout is None else Timeout.of(timeout)
+
     @contextlib.asynccontextmanager
     async def _send(
         self,
@@ -268,21 +298,18 @@ class AsyncPayi:
         create: bool,
         idempotency_key: bool,
     ) -> AsyncIterator[StreamedResponse]:
-        request = build_request(
+        request, limits = self._build(
             method,
-            self._base_url,
             path,
-            headers=self._client_headers(),
-            default_query=self._default_query_pairs,
-            query=query,
-            extra_query=extra_query,
-            extra_headers=_check_headers("extra_headers", extra_headers),
-            body=body,
-            extra_body=extra_body,
-            create=create,
-            idempotency_key=idempotency_key,
+            query,
+            body,
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            create,
+            idempotency_key,
         )
-        limits = self._timeout if timeout is None else Timeout.of(timeout)
         async with self._transport.stream(
             request, self._policy, limits, read_body=read_body
         ) as answer:
@@ -303,21 +330,22 @@ class AsyncPayi:
         idempotency_key: bool = False,
     ) -> Response:
         """Send one call (retried as the policy says) and return its decoded 2xx answer."""
-        async with self._send(
+        # ``_send`` with the body read, as one await: no context managers per call.
+        request, limits = self._build(
             method,
             path,
-            read_body=True,
-            query=query,
-            body=body,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            create=create,
-            idempotency_key=idempotency_key,
-        ) as answer:
-            data = await answer.data()
-            return Response(data, answer.context, len(await answer.read()))
+            query,
+            body,
+            timeout,
+            extra_headers,
+            extra_query,
+            extra_body,
+            create,
+            idempotency_key,
+        )
+        answer = await self._transport.fetch(request, self._policy, limits)
+        data = await answer.data()
+        return Response(data, answer.context, len(await answer.read()))
 
     def _stream(
         self,

@@ -264,7 +264,8 @@ class ResourceCreate:
             raise TypeError(
                 f"each item must be a ResourceCreate or a mapping, not {type(item).__name__}"
             )
-        unknown = set(item) - _CREATE_FIELDS
+        fine = type(item) is dict and item.keys() <= _CREATE_FIELDS
+        unknown = () if fine else set(item) - _CREATE_FIELDS
         if unknown:
             raise ValueError(
                 f"unknown field(s) {sorted(unknown)}; expected some of {sorted(_CREATE_FIELDS)}"

@@ -11,7 +11,7 @@ merged in, encoded here.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,6 +76,17 @@ def _encode_body(body: Mapping[str, Any] | None, extra_body: Mapping[str, object
         raise type(exc)(f"{what} must hold only finite JSON values: {exc}") from None
 
 
+# A random (version 4) UUID's bits: ``uuid.uuid4()`` builds the same text at twice the cost.
+_UUID4_KEEP = ~(0xF000 << 64) & ~(0xC000 << 48)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _random_key() -> str:
+    """A fresh ``payi-async-<uuid4>`` idempotency key."""
+    h = "%032x" % (int.from_bytes(os.urandom(16), "big") & _UUID4_KEEP | _UUID4_SET)
+    return f"payi-async-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def build_request(
     method: str,
     base_url: str,
@@ -101,7 +112,7 @@ def build_request(
         payload = _encode_body(body, extra_body)
         merged["Content-Type"] = "application/json"
     if (idempotency_key or create) and "Idempotency-Key" not in merged:
-        merged["Idempotency-Key"] = f"payi-async-{uuid.uuid4()}"
+        merged["Idempotency-Key"] = _random_key()
     pairs: Sequence[tuple[str, str]] = query
     if default_query or extra_query:
         pairs = merge_query((default_query, query, query_pairs("extra_query", extra_query)))

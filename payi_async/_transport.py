@@ -263,6 +263,24 @@ class Transport:
         With ``read_body`` the body is read within each attempt (so a failure while
         reading it is retried); otherwise only when the caller asks.
         """
+        answer = await self._open(request, policy, timeout, read_body=read_body)
+        try:
+            yield answer
+        finally:
+            answer._response.release()
+
+    async def fetch(
+        self, request: Request, policy: RetryPolicy, timeout: Timeout
+    ) -> StreamedResponse:
+        """``stream`` with ``read_body`` as one await (no context manager on the hot
+        path): the answer's body is read and its connection released already."""
+        answer = await self._open(request, policy, timeout, read_body=True)
+        answer._response.release()
+        return answer
+
+    async def _open(
+        self, request: Request, policy: RetryPolicy, timeout: Timeout, *, read_body: bool
+    ) -> StreamedResponse:
         session = self._session_for_loop()
         client_timeout = self._aiohttp_timeout(timeout)
         self.secrets.add(request.key)
@@ -302,7 +320,7 @@ class Transport:
                 if status != 429:
                     self._throttle.accepted(now())
                 if 200 <= status < 300:
-                    answer = StreamedResponse(
+                    return StreamedResponse(
                         outcome.response,
                         outcome.headers,
                         request,
@@ -311,11 +329,6 @@ class Transport:
                         timeout,
                         outcome.body,
                     )
-                    try:
-                        yield answer
-                    finally:
-                        outcome.response.release()
-                    return
                 assert outcome.body is not None
                 if len(outcome.body) > _DECODE_ON_LOOP_BYTES:
                     # An error body is as big as any answer: decoded off the loop too.

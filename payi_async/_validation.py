@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -111,6 +112,12 @@ def units(name: str, value: object) -> dict[str, tuple[float | None, float | Non
     for unit, prices in value.items():
         if not isinstance(unit, str) or not unit:
             raise ValueError(f"{name} keys must be non-empty unit names, not {unit!r}")
+        if type(prices) is dict and unit.isascii() and prices.keys() <= _UNIT_KEYS:
+            # The common case, checked without formatting the field names errors use.
+            given_in, given_out = prices.get("input_price"), prices.get("output_price")
+            if _plain_price(given_in) and _plain_price(given_out):
+                checked[unit] = (given_in, given_out)
+                continue
         _text(f"{name} key {unit!r}", unit)
         where = f"{name}[{unit!r}]"
         if not isinstance(prices, Mapping):
@@ -126,6 +133,15 @@ def units(name: str, value: object) -> dict[str, tuple[float | None, float | Non
             optional_price(f"{where}.output_price", prices.get("output_price")),
         )
     return checked
+
+
+def _plain_price(value: object) -> bool:
+    """``None`` or a finite ``float`` >= 0: what ``optional_price`` returns unchanged
+    (NaN and infinity fail the comparison and take the checked path)."""
+    return value is None or (type(value) is float and 0.0 <= value <= _LARGEST_FLOAT)
+
+
+_LARGEST_FLOAT = sys.float_info.max
 
 
 def _text(name: str, value: str) -> None:
