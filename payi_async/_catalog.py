@@ -37,7 +37,8 @@ from ._exceptions import (
     VersionMismatchError,
 )
 from ._models import CategoryResourceResponse, ResourceCreate
-from ._timeline import in_effect, instant, server_instant
+from ._timeline import in_effect, server_instant
+from ._validation import parse_timestamp
 
 if TYPE_CHECKING:
     from ._resources import AsyncResources
@@ -134,7 +135,7 @@ def _rows(items: Iterable[ResourceCreate | Mapping[str, Any]]) -> list[_Row]:
             start = (
                 None
                 if item.start_timestamp is None
-                else instant("start_timestamp", item.start_timestamp)
+                else parse_timestamp("start_timestamp", item.start_timestamp)
             )
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"item {index}: {exc}") from None

@@ -33,7 +33,7 @@ from ._models import (
 )
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._response import AsyncResponseView, Operation, ResponseMode, view_of
-from ._timeline import in_effect, instant, server_instant
+from ._timeline import in_effect, server_instant
 from ._transport import Timeout, parse_answer
 
 if TYPE_CHECKING:
@@ -410,7 +410,7 @@ async def _resolve_version(
 ) -> CategoryResourceResponse:
     """The engine behind ``AsyncResources.resolve`` (here: it walks ``resources.list``)."""
     path = _urls.resource_path(category, resource)
-    moment = datetime.now(timezone.utc) if at is None else instant("at", at)
+    moment = datetime.now(timezone.utc) if at is None else v.parse_timestamp("at", at)
     versions = [
         version
         async for version in resources.list(resource, category, limit=1000, sort_ascending=True)

@@ -14,9 +14,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from . import _validation as v
-
-__all__ = ["in_effect", "instant", "server_instant", "version_cost"]
+__all__ = ["in_effect", "server_instant", "version_cost"]
 
 T = TypeVar("T")
 
@@ -35,15 +33,6 @@ def _parse(text: str) -> datetime:
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     return datetime.fromisoformat(text)
-
-
-def instant(name: str, value: object) -> datetime:
-    """An aware ``datetime``, or an ISO 8601 string with a UTC offset, as a ``datetime``.
-
-    The SDK's one timestamp rule (``_validation.parse_timestamp``): a naive
-    ``datetime`` and a string without an offset are refused alike.
-    """
-    return v.parse_timestamp(name, value)
 
 
 def server_instant(text: str | None) -> datetime | None:

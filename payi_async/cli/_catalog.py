@@ -23,7 +23,7 @@ from rich.table import Table
 from .._bulk import BulkProgress
 from .._catalog import CatalogPlan, CatalogResult
 from .._models import CategoryResourceResponse, ResourceCreate
-from .._timeline import instant
+from .._validation import parse_timestamp
 from ._commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, make_client
 from ._formats import Problem, detect_format, import_row, read_items
 from ._ui import ImportProgress, Ui, versions_table
@@ -271,7 +271,7 @@ def _moment(args: argparse.Namespace) -> datetime:
     if args.at is None:
         return datetime.now(timezone.utc)
     try:
-        return instant("--at", args.at)
+        return parse_timestamp("--at", args.at)
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -44,7 +44,6 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
@@ -62,7 +61,6 @@ __all__ = [
     "csv_rows",
     "detect_format",
     "import_row",
-    "parse_iso",
     "read_items",
     "write_csv_header",
     "write_row",
@@ -181,13 +179,6 @@ def _check(line: int, value: object, *, assume_utc: bool = False) -> Parsed | Pr
     except (TypeError, ValueError) as exc:
         return Problem(line, str(exc), dict(fields))
     return Parsed(line, item)
-
-
-def parse_iso(value: str) -> datetime:
-    """``datetime.fromisoformat`` that also takes a ``Z`` suffix on Python 3.10."""
-    if value[-1:] in ("Z", "z"):
-        value = value[:-1] + "+00:00"
-    return datetime.fromisoformat(value)
 
 
 def _json_kind(value: object) -> str:
