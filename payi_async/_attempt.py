@@ -12,7 +12,7 @@ traceback.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 from multidict import CIMultiDictProxy
@@ -25,12 +25,12 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._request import Request
+    from ._watchdog import Watch, Watchdog
 
 __all__ = ["Failed", "Opened", "attempt", "read_capped"]
 
 
-@attrs.frozen(repr=False)
-class Opened:
+class Opened(NamedTuple):
     """An answer: its status and (redacted) headers; its (redacted) body if read."""
 
     response: aiohttp.ClientResponse
@@ -59,52 +59,84 @@ async def attempt(
     cap: int,
     secrets: _boundary.Secrets,
     read_body: bool,
+    watchdog: Watchdog | None = None,
 ) -> Opened | Failed:
     """One attempt. The body of a non-2xx answer is always read (the error needs it),
-    a 2xx one only with ``read_body``; a read body's connection is released."""
-    import aiohttp  # loaded by now: only a lookup
+    a 2xx one only with ``read_body``; a read body's connection is released.
 
+    With ``watchdog`` (given only with ``read_body``), the read limit is kept by it and
+    ``client_timeout`` has no ``sock_read``.
+    """
+    watch = None
+    if watchdog is not None and timeout.read is not None:
+        watch = watchdog.start(timeout.read)
     try:
-        response = await session.request(
-            request.method,
-            request.target,
-            data=request.body,
-            headers=request.headers,
-            timeout=client_timeout,
-            allow_redirects=False,
-        )
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
-    reading = read_body or not 200 <= response.status < 300
-    body: bytes | None = None
-    try:
-        if reading:
-            body = await read_capped(response, cap)
-            if body is None:
-                response.close()
-            else:
-                response.release()
-    except BaseException as exc:
-        response.close()
-        if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
+        try:
+            response = await session.request(
+                request.method,
+                request.target,
+                data=request.body,
+                headers=request.headers,
+                timeout=client_timeout,
+                allow_redirects=False,
+            )
+        except _wire_errors() as exc:
             return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
-        raise
+        reading = read_body or not 200 <= response.status < 300
+        body: bytes | None = None
+        try:
+            if reading:
+                if watch is not None:
+                    # The headers came: silence counts from now, on the body's stream too.
+                    watch.response = response
+                    watchdog.touch(watch)  # type: ignore[union-attr]
+                body = await read_capped(response, cap, watchdog, watch)
+                if body is None:
+                    response.close()
+                else:
+                    response.release()
+        except BaseException as exc:
+            response.close()
+            if isinstance(exc, _wire_errors()):
+                return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
+            raise
+    finally:
+        if watch is not None:
+            watchdog.stop(watch)  # type: ignore[union-attr]
     headers = secrets.headers(response.headers)
     if reading and body is None:
         return Failed(_boundary.too_large(request, response.status, headers, cap), None)
     return Opened(response, headers, None if body is None else secrets.body(body))
 
 
-async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | None:
-    """The whole decoded body, or ``None`` as soon as it exceeds ``cap`` bytes."""
+def _wire_errors() -> tuple[type[BaseException], ...]:
+    """What aiohttp raises for a failed exchange (looked up only when one is raised:
+    aiohttp is imported with the first session, not with this module)."""
+    import aiohttp
+
+    return (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+async def read_capped(
+    response: aiohttp.ClientResponse,
+    cap: int,
+    watchdog: Watchdog | None = None,
+    watch: Watch | None = None,
+) -> bytes | None:
+    """The whole decoded body, or ``None`` as soon as it exceeds ``cap`` bytes; each
+    chunk read is news for ``watchdog`` (when it keeps the read limit)."""
     content = response.content
     chunks: list[bytes] = []
     size = 0
     while True:
         chunk = await content.readany()
+        if watch is not None:
+            watchdog.touch(watch)  # type: ignore[union-attr]
         if not chunk:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         size += len(chunk)
         if size > cap:
             return None
+        if not chunks and content.at_eof():
+            return chunk  # the whole body in one piece: no second read
         chunks.append(chunk)
