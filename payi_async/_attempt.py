@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._request import Request
-    from ._watchdog import Watch, Watchdog
 
 __all__ = ["Failed", "Opened", "attempt", "read_capped"]
 
@@ -59,54 +58,67 @@ async def attempt(
     cap: int,
     secrets: _boundary.Secrets,
     read_body: bool,
-    watchdog: Watchdog | None = None,
+    reading_now: set[aiohttp.ClientResponse] | None = None,
 ) -> Opened | Failed:
     """One attempt. The body of a non-2xx answer is always read (the error needs it),
-    a 2xx one only with ``read_body``; a read body's connection is released.
-
-    With ``watchdog`` (given only with ``read_body``), the read limit is kept by it and
-    ``client_timeout`` has no ``sock_read``.
-    """
-    watch = None
-    if watchdog is not None and timeout.read is not None:
-        watch = watchdog.start(timeout.read)
+    a 2xx one only with ``read_body``; a read body's connection is released. While it
+    is read, the response is in ``reading_now`` (so that closing the pool can end it)."""
     try:
-        try:
-            response = await session.request(
-                request.method,
-                request.target,
-                data=request.body,
-                headers=request.headers,
-                timeout=client_timeout,
-                allow_redirects=False,
-            )
-        except _wire_errors() as exc:
-            return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
-        reading = read_body or not 200 <= response.status < 300
-        body: bytes | None = None
-        try:
-            if reading:
-                if watch is not None:
-                    # The headers came: silence counts from now, on the body's stream too.
-                    watch.response = response
-                    watchdog.touch(watch)  # type: ignore[union-attr]
-                body = await read_capped(response, cap, watchdog, watch)
-                if body is None:
-                    response.close()
-                else:
-                    response.release()
-        except BaseException as exc:
-            response.close()
-            if isinstance(exc, _wire_errors()):
-                return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
+        response = await session.request(
+            request.method,
+            request.target,
+            data=request.body,
+            headers=request.headers,
+            timeout=client_timeout,
+            allow_redirects=False,
+        )
+    except _wire_errors() as exc:
+        return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
+    except asyncio.CancelledError:
+        if not _closed_under(session):
             raise
+        # Closing the pool cancels the calls queued for a connection; nobody cancelled
+        # this task, so its caller gets the error a closed client gives, not a cancel.
+        return Failed(*_boundary.connection_error(_closed(), request, timeout, secrets))
+    reading = read_body or not 200 <= response.status < 300
+    body: bytes | None = None
+    try:
+        if reading:
+            if reading_now is not None:
+                reading_now.add(response)
+            body = await read_capped(response, cap)
+            if body is None:
+                response.close()
+            else:
+                response.release()
+    except BaseException as exc:
+        response.close()
+        if isinstance(exc, _wire_errors()):
+            return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
+        raise
     finally:
-        if watch is not None:
-            watchdog.stop(watch)  # type: ignore[union-attr]
+        if reading_now is not None:
+            reading_now.discard(response)
     headers = secrets.headers(response.headers)
     if reading and body is None:
         return Failed(_boundary.too_large(request, response.status, headers, cap), None)
     return Opened(response, headers, None if body is None else secrets.body(body))
+
+
+def _closed_under(session: aiohttp.ClientSession) -> bool:
+    """Whether a cancellation inside ``session.request`` came from closing the pool
+    (the session is closed and this task is not being cancelled). Python 3.10 cannot
+    tell, and lets the cancellation through."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return session.closed and cancelling is not None and cancelling() == 0
+
+
+def _closed() -> BaseException:
+    """What a call in flight meets when its client is closed."""
+    import aiohttp
+
+    return aiohttp.ClientConnectionError("the client was closed while this call was in flight")
 
 
 def _wire_errors() -> tuple[type[BaseException], ...]:
@@ -117,21 +129,13 @@ def _wire_errors() -> tuple[type[BaseException], ...]:
     return (aiohttp.ClientError, asyncio.TimeoutError)
 
 
-async def read_capped(
-    response: aiohttp.ClientResponse,
-    cap: int,
-    watchdog: Watchdog | None = None,
-    watch: Watch | None = None,
-) -> bytes | None:
-    """The whole decoded body, or ``None`` as soon as it exceeds ``cap`` bytes; each
-    chunk read is news for ``watchdog`` (when it keeps the read limit)."""
+async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | None:
+    """The whole decoded body, or ``None`` as soon as it exceeds ``cap`` bytes."""
     content = response.content
     chunks: list[bytes] = []
     size = 0
     while True:
         chunk = await content.readany()
-        if watch is not None:
-            watchdog.touch(watch)  # type: ignore[union-attr]
         if not chunk:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         size += len(chunk)

@@ -42,7 +42,6 @@ from ._request import Request
 from ._retry import RetryNotice, RetryPolicy
 from ._throttle import Throttle
 from ._version import __version__
-from ._watchdog import Watchdog, connector
 
 if TYPE_CHECKING:
     import aiohttp
@@ -78,9 +77,8 @@ def user_agent() -> str:
     return f"payi-async/{__version__} (Python {python}; aiohttp {aiohttp.__version__})"
 
 
-def aiohttp_timeout(timeout: Timeout, *, watched: bool = False) -> aiohttp.ClientTimeout:
-    """``timeout`` in aiohttp's terms; ``watched``: without the read limit, which a
-    ``Watchdog`` keeps instead."""
+def aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    """``timeout`` in aiohttp's terms."""
     import aiohttp
 
     pool_and_connect = None
@@ -90,7 +88,7 @@ def aiohttp_timeout(timeout: Timeout, *, watched: bool = False) -> aiohttp.Clien
         total=timeout.total,
         connect=pool_and_connect,
         sock_connect=timeout.connect,
-        sock_read=None if watched else timeout.read,
+        sock_read=timeout.read,
     )
 
 
@@ -237,10 +235,10 @@ class Transport:
         self._throttle = Throttle()
         #: Every key sent through this pool: an answer echoing one gets it masked.
         self.secrets = _boundary.Secrets()
-        self._timeouts: dict[tuple[Timeout, bool], aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._last_timeout: tuple[Timeout, aiohttp.ClientTimeout] | None = None
-        # Read limits of answers read whole, kept with one timer (see ``_watchdog``).
-        self._watchdog = Watchdog()
+        #: Answers whose body an attempt is reading: closing the pool ends them.
+        self._reading: set[aiohttp.ClientResponse] = set()
 
     def __repr__(self) -> str:
         return f"<Transport closed={self.closed}>"
@@ -254,7 +252,7 @@ class Transport:
 
             # No default headers: the key and headers of each client copy travel with
             # each request, so that copies with other keys share these connections.
-            pool = connector(self._watchdog, limit=self._connection_limit)
+            pool = aiohttp.TCPConnector(limit=self._connection_limit)
             # No cookie jar: the API sets none, and a cookie answering one key's request
             # would go out with the next request of every copy, whatever its key.
             self._session = aiohttp.ClientSession(
@@ -271,21 +269,22 @@ class Transport:
     async def close(self) -> None:
         """Close the pool; idempotent."""
         self.closed = True
-        self._watchdog.close()
+        for response in list(self._reading):
+            # aiohttp fails the protocol's queue when the connection goes, not the body
+            # being awaited: without this a call reading one would wait for ``total``.
+            response.content.set_exception(_attempt._closed())
         session, self._session = self._session, None
         if session is not None:
             await session.close()
 
-    def _aiohttp_timeout(self, timeout: Timeout, watched: bool) -> aiohttp.ClientTimeout:
+    def _aiohttp_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         last = self._last_timeout
-        if watched and last is not None and last[0] is timeout:
-            return last[1]  # the client's own limits: most calls
-        converted = self._timeouts.get((timeout, watched))
+        if last is not None and last[0] is timeout:
+            return last[1]  # the client's own limits: most calls, no hashing
+        converted = self._timeouts.get(timeout)
         if converted is None:
-            converted = aiohttp_timeout(timeout, watched=watched)
-            self._timeouts[timeout, watched] = converted
-        if watched:
-            self._last_timeout = (timeout, converted)
+            converted = self._timeouts[timeout] = aiohttp_timeout(timeout)
+        self._last_timeout = (timeout, converted)
         return converted
 
     @contextlib.asynccontextmanager
@@ -329,10 +328,7 @@ class Transport:
         self, request: Request, policy: RetryPolicy, timeout: Timeout, *, read_body: bool
     ) -> _attempt.Opened:
         session = self._session_for_loop()
-        # An answer read whole has its read limit kept by the watchdog; a streamed one
-        # is read later, by the caller, under aiohttp's own ``sock_read``.
-        client_timeout = self._aiohttp_timeout(timeout, read_body)
-        watchdog = self._watchdog if read_body else None
+        client_timeout = self._aiohttp_timeout(timeout)
         self.secrets.add(request.key)
         loop = asyncio.get_running_loop()
         clock = policy.clock
@@ -353,12 +349,12 @@ class Transport:
                 cap=self.max_response_bytes,
                 secrets=self.secrets,
                 read_body=read_body,
-                watchdog=watchdog,
+                reading_now=self._reading,
             )
             if isinstance(outcome, _attempt.Failed):
                 log.debug("%s %s failed: %s", request.method, request.url, outcome.error)
                 decision = None
-                if outcome.reason is not None:
+                if outcome.reason is not None and not self.closed:
                     decision = policy.after_error(retry, outcome.reason)
                 if decision is None:
                     raise outcome.error

@@ -102,8 +102,8 @@ async def test_with_options_shares_the_session_and_changes_behaviour(
     assert len(clock.delays) == 2
 
     requests = api.requests[("GET", calls(api)[0][1])]
-    assert requests[0].kwargs["timeout"] == aiohttp_timeout(Timeout.of(2.5), watched=True)
-    assert requests[1].kwargs["timeout"] == aiohttp_timeout(Timeout(), watched=True)
+    assert requests[0].kwargs["timeout"] == aiohttp_timeout(Timeout.of(2.5))
+    assert requests[1].kwargs["timeout"] == aiohttp_timeout(Timeout())
     assert requests[0].kwargs["headers"]["xProxy-api-key"] == KEY
 
     # One pool: closing the copy closes the original too.

@@ -24,7 +24,6 @@ from payi_async import (
     Units,
 )
 from payi_async._transport import aiohttp_timeout
-from payi_async._watchdog import Watch, Watchdog
 from tests.support import BASE, KEY, UNITS, LiveServer, body_of, calls, only_call, resource_json
 
 ANY = re.compile(r"^https://api\.test/.*$")
@@ -353,27 +352,15 @@ def _mock_every_method(api: aioresponses) -> None:
     api.delete(f"{ROOT}/c/resources/r/i", payload=resource_json())
 
 
-async def test_every_method_takes_a_per_call_timeout(
-    api: aioresponses, client: AsyncPayi, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    reads: list[float] = []
-    start = Watchdog.start
-
-    def spy(self: Watchdog, read: float) -> Watch:
-        reads.append(read)
-        return start(self, read)
-
-    monkeypatch.setattr(Watchdog, "start", spy)
+async def test_every_method_takes_a_per_call_timeout(api: aioresponses, client: AsyncPayi) -> None:
     _mock_every_method(api)
     await _every_method(client, timeout=3.5)
     seen = calls(api)
     assert len(seen) == 8
-    # Answers read whole keep their read limit in the pool's watchdog, not in aiohttp.
-    expected = aiohttp_timeout(Timeout(connect=3.5, read=3.5, pool=3.5), watched=True)
-    assert reads == [3.5] * 8
+    expected = aiohttp_timeout(Timeout(connect=3.5, read=3.5, pool=3.5))
     for _, _, call in seen:
         assert call.kwargs["timeout"] == expected
-        assert expected.sock_read is None
+        assert expected.sock_read == 3.5
         assert expected.sock_connect == 3.5
 
 
@@ -385,9 +372,10 @@ async def test_a_timeout_object_per_call_and_the_default(
     await client.categories.list(timeout=custom)
     await client.categories.list()
     first, second = api.requests[("GET", calls(api)[0][1])]
-    assert first.kwargs["timeout"] == aiohttp_timeout(custom, watched=True)
+    assert first.kwargs["timeout"] == aiohttp_timeout(custom)
     assert first.kwargs["timeout"].total == 10.0
-    assert second.kwargs["timeout"] == aiohttp_timeout(Timeout(), watched=True)
+    assert second.kwargs["timeout"] == aiohttp_timeout(Timeout())
+    assert second.kwargs["timeout"].sock_read == 60.0
     assert second.kwargs["timeout"].sock_connect == 5.0
 
 
