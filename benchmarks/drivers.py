@@ -165,6 +165,49 @@ class PayiSyncDriver:
         self.client.close()
 
 
+class HandoffDriver:
+    """``AsyncPayi`` on one loop thread, each blocking call handed over with a bare
+    ``asyncio.run_coroutine_threadsafe``: no asgiref, no portal. The floor of any bridge
+    that runs a blocking caller's coroutine on a loop in another thread (two thread
+    wake-ups per call), measured to show what ``Payi``'s thread pool can reach."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+        async def make() -> PayiAsyncDriver:
+            return PayiAsyncDriver(base_url, api_key)
+
+        self.inner = asyncio.run_coroutine_threadsafe(make(), self.loop).result()
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def retrieve(self, resource_id: str, category: str, resource: str) -> str:
+        return str(self._call(self.inner.retrieve(resource_id, category, resource)))
+
+    def page(self, category: str, resource: str) -> int:
+        return int(self._call(self.inner.page(category, resource)))
+
+    def iterate(self, category: str, resource: str) -> int:
+        return int(self._call(self.inner.iterate(category, resource)))
+
+    def create(self, body: Mapping[str, Any]) -> str:
+        return str(self._call(self.inner.create(body)))
+
+    def create_many(self, bodies: Sequence[Mapping[str, Any]], concurrency: int) -> int:
+        return thread_creates(self, bodies, concurrency)
+
+    def close(self) -> None:
+        self._call(self.inner.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
 # ------------------------------------------------------------------ the floor
 
 
@@ -326,6 +369,7 @@ def make_sync(client: str, base_url: str, api_key: str) -> SyncDriver:
     """A blocking driver."""
     kinds: dict[str, Callable[[str, str], SyncDriver]] = {
         "payi_sync": PayiSyncDriver,
+        "handoff": HandoffDriver,
         "vendor_sync": VendorSyncDriver,
     }
     return kinds[client](base_url, api_key)

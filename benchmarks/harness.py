@@ -245,6 +245,8 @@ class Run:
             if client.startswith("payi_"):
                 modes.append((client, "create_many"))
             modes.append((client, "gather"))
+            if client == "payi_sync":
+                modes.append((client, "handoff"))
         _log(f"  {s.create_n:,} creates, interleaved")
         specs = {
             f"{client}:{mode}": self._spec(

@@ -116,7 +116,7 @@ def _sync_op(driver: SyncDriver, spec: Spec) -> tuple[Callable[[], Any], int]:
         def creates() -> None:
             if mode == "create_many":
                 done = driver.create_many(bodies, concurrency)
-            else:
+            else:  # "gather" (a thread pool) or "handoff" (the same through HandoffDriver)
                 done = thread_creates(driver, bodies, concurrency)
             _check("created", done, n)
 
@@ -150,7 +150,8 @@ async def _run_async(spec: Spec) -> dict[str, Any]:
 
 
 def _run_sync(spec: Spec) -> dict[str, Any]:
-    driver = make_sync(spec["client"], spec["url"], spec["api_key"])
+    client = "handoff" if spec.get("mode") == "handoff" else spec["client"]
+    driver = make_sync(client, spec["url"], spec["api_key"])
     try:
         fn, count = _sync_op(driver, spec)
         rss_setup = _maxrss_kb()

@@ -12,7 +12,7 @@ traceback.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 from multidict import CIMultiDictProxy
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Failed", "Opened", "attempt", "read_capped"]
 
 
-@attrs.frozen(repr=False)
-class Opened:
+class Opened(NamedTuple):
     """An answer: its status and (redacted) headers; its (redacted) body if read."""
 
     response: aiohttp.ClientResponse
@@ -59,11 +58,11 @@ async def attempt(
     cap: int,
     secrets: _boundary.Secrets,
     read_body: bool,
+    reading_now: set[aiohttp.ClientResponse] | None = None,
 ) -> Opened | Failed:
     """One attempt. The body of a non-2xx answer is always read (the error needs it),
-    a 2xx one only with ``read_body``; a read body's connection is released."""
-    import aiohttp  # loaded by now: only a lookup
-
+    a 2xx one only with ``read_body``; a read body's connection is released. While it
+    is read, the response is in ``reading_now`` (so that closing the pool can end it)."""
     try:
         response = await session.request(
             request.method,
@@ -73,12 +72,20 @@ async def attempt(
             timeout=client_timeout,
             allow_redirects=False,
         )
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except _wire_errors() as exc:
         return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
+    except asyncio.CancelledError:
+        if not _closed_under(session):
+            raise
+        # Closing the pool cancels the calls queued for a connection; nobody cancelled
+        # this task, so its caller gets the error a closed client gives, not a cancel.
+        return Failed(*_boundary.connection_error(_closed(), request, timeout, secrets))
     reading = read_body or not 200 <= response.status < 300
     body: bytes | None = None
     try:
         if reading:
+            if reading_now is not None:
+                reading_now.add(response)
             body = await read_capped(response, cap)
             if body is None:
                 response.close()
@@ -86,13 +93,40 @@ async def attempt(
                 response.release()
     except BaseException as exc:
         response.close()
-        if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError)):
+        if isinstance(exc, _wire_errors()):
             return Failed(*_boundary.connection_error(exc, request, timeout, secrets))
         raise
+    finally:
+        if reading_now is not None:
+            reading_now.discard(response)
     headers = secrets.headers(response.headers)
     if reading and body is None:
         return Failed(_boundary.too_large(request, response.status, headers, cap), None)
     return Opened(response, headers, None if body is None else secrets.body(body))
+
+
+def _closed_under(session: aiohttp.ClientSession) -> bool:
+    """Whether a cancellation inside ``session.request`` came from closing the pool
+    (the session is closed and this task is not being cancelled). Python 3.10 cannot
+    tell, and lets the cancellation through."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return session.closed and cancelling is not None and cancelling() == 0
+
+
+def _closed() -> BaseException:
+    """What a call in flight meets when its client is closed."""
+    import aiohttp
+
+    return aiohttp.ClientConnectionError("the client was closed while this call was in flight")
+
+
+def _wire_errors() -> tuple[type[BaseException], ...]:
+    """What aiohttp raises for a failed exchange (looked up only when one is raised:
+    aiohttp is imported with the first session, not with this module)."""
+    import aiohttp
+
+    return (aiohttp.ClientError, asyncio.TimeoutError)
 
 
 async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | None:
@@ -107,4 +141,6 @@ async def read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | Non
         size += len(chunk)
         if size > cap:
             return None
+        if not chunks and content.at_eof():
+            return chunk  # the whole body in one piece: no second read
         chunks.append(chunk)

@@ -89,7 +89,9 @@ class Secrets:
     def escaped_in(self, raw: bytes) -> bool:
         """Whether ``raw`` (masked already) spells a key with ``\\uXXXX`` or ``\\/``
         escapes, so that its decoded JSON needs ``data``. Cheap when it does not."""
-        if not self._plain or (b"\\u" not in raw and b"\\/" not in raw):
+        # One byte first: a bytes search for one byte is a memchr, for two a loop in C
+        # that costs ~1 ms on a page of 1,000 resources.
+        if not self._plain or b"\\" not in raw or (b"\\u" not in raw and b"\\/" not in raw):
             return False
         text = _ESCAPE.sub(_unescape, raw)
         return any(secret.encode("utf-8", "surrogateescape") in text for secret in self._plain)
@@ -130,19 +132,15 @@ class Secrets:
 
     def headers(self, headers: CIMultiDictProxy[str]) -> CIMultiDictProxy[str]:
         """``headers`` printable and with every secret masked (the same object if clean)."""
-        texts = self._texts
-        for name, value in headers.items():
-            if not (value.isprintable() and name.isprintable()):
-                break
-            # A loop, not ``any(...)``: no generator per header on every answer.
-            for secret in texts:
-                if secret in value or secret in name:
+        # All names and values in one text: one look per secret. A secret spanning two
+        # of them only sends the answer the careful way below.
+        joined = " ".join([*headers.keys(), *headers.values()])
+        if joined.isprintable():
+            for secret in self._texts:
+                if secret in joined:
                     break
             else:
-                continue
-            break
-        else:
-            return headers
+                return headers
         return CIMultiDictProxy(
             CIMultiDict(
                 (printable(self.text(name)), printable(self.text(value)))

@@ -14,6 +14,7 @@ import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
+    Awaitable,
     Callable,
     Generator,
     Iterable,
@@ -34,9 +35,9 @@ CreateItem = ResourceCreate | Mapping[str, Any]
 class _Creates(Protocol):
     """What ``run_create_many`` calls: ``AsyncResources`` (which imports this module)."""
 
-    async def _create(
+    def _create(
         self, params: ResourceCreate, *, extra_headers: Mapping[str, str] | None = None
-    ) -> CategoryResourceResponse: ...
+    ) -> Awaitable[CategoryResourceResponse]: ...
 
 
 @attrs.frozen
@@ -186,7 +187,8 @@ async def run_create_many(
             else:
                 account.created.append(_created(index, created))
             del in_flight[index]
-            report()
+            if on_progress is not None:
+                report()
 
     # Workers start as items arrive, one more per item read up to ``concurrency``: a
     # huge ``concurrency`` (or a short input) costs no more tasks than there are items.

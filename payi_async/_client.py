@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,10 +23,10 @@ from ._config import (
 )
 from ._request import KEY_HEADER, Request, build_request
 from ._resources import AsyncCategories
-from ._response import AsyncResponseView, view_of
+from ._response import AsyncResponseView, Operation, view_of
 from ._retry import RetryPolicy
 from ._transport import Response, StreamedResponse, Transport, user_agent
-from ._urls import query_pairs
+from ._urls import flatten_query, query_pairs
 
 if TYPE_CHECKING:
     from ._views import AsyncPayiWithRawResponse, AsyncPayiWithStreamingResponse
@@ -343,9 +343,23 @@ class AsyncPayi:
             create,
             idempotency_key,
         )
-        answer = await self._transport.fetch(request, self._policy, limits)
-        data = await answer.data()
-        return Response(data, answer.context, len(await answer.read()))
+        return await self._transport.fetch(request, self._policy, limits)
+
+    def _call(self, op: Operation[Any]) -> Awaitable[Response]:
+        """``_request`` of a method's described call (the transport's coroutine itself)."""
+        request, limits = self._build(
+            op.method,
+            op.path,
+            op.query,
+            op.body,
+            op.timeout,
+            op.extra_headers,
+            flatten_query(op.extra_query),
+            op.extra_body,
+            op.create,
+            op.idempotency_key,
+        )
+        return self._transport.fetch(request, self._policy, limits)
 
     def _stream(
         self,

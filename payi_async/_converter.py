@@ -17,7 +17,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from types import MappingProxyType, NoneType, UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -396,8 +396,9 @@ for _cls in (
         _conv.register_structure_hook(_cls, _keep_extra(_cls, _conv))
     converter.register_unstructure_hook(_cls, _unstructure_keeping_extra(_cls))
 
-_unstructure_create = make_dict_unstructure_fn(
-    ResourceCreate, converter, resource=override(omit=True), category=override(omit=True)
+#: The fields of a create's body after ``units``, each sent only when not ``None``.
+_CREATE_OPTIONAL = tuple(
+    a.name for a in attrs.fields(ResourceCreate) if a.name not in ("resource", "category", "units")
 )
 
 
@@ -408,16 +409,22 @@ def create_body(params: ResourceCreate) -> dict[str, Any]:
     vendor's client leaves out what the caller did not give; a unit with neither price
     is sent as ``{}``.
     """
-    data = {k: val for k, val in _unstructure_create(params).items() if val is not None}
-    data["units"] = {
-        name: {k: val for k, val in unit.items() if val is not None and k != "extra"}
-        for name, unit in data["units"].items()
-    }
+    units: dict[str, dict[str, float]] = {}
+    for name, unit in params.units.items():
+        prices = units[name] = {}
+        if unit.input_price is not None:
+            prices["input_price"] = unit.input_price
+        if unit.output_price is not None:
+            prices["output_price"] = unit.output_price
+    data: dict[str, Any] = {"units": units}
+    for field in _CREATE_OPTIONAL:
+        value = getattr(params, field)
+        if value is not None:
+            data[field] = value
     return data
 
 
-@attrs.frozen
-class ResponseContext:
+class ResponseContext(NamedTuple):
     """What an error message needs to say about the answer that did not fit."""
 
     method: str

@@ -81,9 +81,25 @@ _UUID4_KEEP = ~(0xF000 << 64) & ~(0xC000 << 48)
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
+#: Random 16-byte blocks, cut from one ``os.urandom`` call per 256 keys. ``list.pop``
+#: is atomic, so threads never share a block; a forked child drops the parent's.
+_blocks: list[bytes] = []
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_blocks.clear)
+
+
+def _random16() -> bytes:
+    try:
+        return _blocks.pop()
+    except IndexError:
+        fresh = os.urandom(4096)
+        _blocks.extend([fresh[i : i + 16] for i in range(16, 4096, 16)])
+        return fresh[:16]
+
+
 def _random_key() -> str:
     """A fresh ``payi-async-<uuid4>`` idempotency key."""
-    h = "%032x" % (int.from_bytes(os.urandom(16), "big") & _UUID4_KEEP | _UUID4_SET)
+    h = "%032x" % (int.from_bytes(_random16(), "big") & _UUID4_KEEP | _UUID4_SET)
     return f"payi-async-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

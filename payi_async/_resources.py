@@ -13,7 +13,7 @@ re-bind the same methods with another response mode.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -34,7 +34,7 @@ from ._models import (
 from ._pagination import AsyncCursorPage, AsyncPager
 from ._response import AsyncResponseView, Operation, ResponseMode, view_of
 from ._timeline import in_effect, server_instant
-from ._transport import Timeout, parse_answer
+from ._transport import Timeout, parse_answer, parsed_on_loop
 
 if TYPE_CHECKING:
     from ._client import AsyncPayi
@@ -50,10 +50,18 @@ __all__ = ["AsyncCategories", "AsyncResources"]
 T = TypeVar("T")
 
 
-def _parser(cls: type[T]) -> Callable[[Any, ResponseContext], T]:
-    def parse(data: Any, context: ResponseContext) -> T:
-        return structure_body(data, cls, context)
+_parsers: dict[type[Any], Callable[[Any, ResponseContext], Any]] = {}
 
+
+def _parser(cls: type[T]) -> Callable[[Any, ResponseContext], T]:
+    """How a single-object answer becomes ``cls`` (one function per class)."""
+    parse = _parsers.get(cls)
+    if parse is None:
+
+        def parse(data: Any, context: ResponseContext) -> T:
+            return structure_body(data, cls, context)
+
+        _parsers[cls] = parse
     return parse
 
 
@@ -88,7 +96,9 @@ class _Resource:
 
     async def _send(self, op: Operation[T]) -> T:
         if self._mode is None:
-            response = await self._client._request(op.method, op.path, **op.options())
+            response = await self._client._call(op)
+            if parsed_on_loop(response.size):
+                return op.parse(response.data, response.context)
             return await parse_answer(op.parse, response.data, response.context, response.size)
         # A re-bound copy (only reachable through an AsyncResponseView) answers the
         # mode's response object instead of the model.
@@ -143,7 +153,7 @@ class _Resource:
 
         async def fetch(at: str | None) -> AsyncCursorPage[T]:
             op = operation(at)
-            response = await client._request(op.method, op.path, **op.options())
+            response = await client._call(op)
             return await parse_answer(op.parse, response.data, response.context, response.size)
 
         if self._mode is not None:
@@ -210,7 +220,7 @@ class AsyncResources(_Resource):
             extra_body=extra_body,
         )
 
-    async def _create(
+    def _create(
         self,
         params: ResourceCreate,
         *,
@@ -218,11 +228,12 @@ class AsyncResources(_Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
-    ) -> CategoryResourceResponse:
-        return await self._send(
+    ) -> Awaitable[CategoryResourceResponse]:
+        """The create of checked ``params`` (``_send``'s coroutine itself)."""
+        return self._send(
             Operation(
                 "POST",
-                _urls.resource_path(params.category, params.resource),
+                _urls.checked_resource_path(params.category, params.resource),
                 _parser(CategoryResourceResponse),
                 body=create_body(params),
                 timeout=timeout,

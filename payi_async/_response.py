@@ -53,7 +53,7 @@ def _names(headers: Mapping[str, str] | None) -> str:
     return "None" if headers is None else repr({name: "***" for name in headers})
 
 
-@attrs.frozen
+@attrs.define
 class Operation(Generic[T]):
     """One call of a method, described: what to send and how to read the answer."""
 

@@ -30,9 +30,8 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-import attrs
 from multidict import CIMultiDictProxy
 
 from . import _attempt, _boundary
@@ -56,6 +55,7 @@ __all__ = [
     "Transport",
     "aiohttp_timeout",
     "parse_answer",
+    "parsed_on_loop",
 ]
 
 log = logging.getLogger("payi_async")
@@ -92,8 +92,7 @@ def aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-@attrs.frozen
-class Response:
+class Response(NamedTuple):
     """A decoded 2xx answer and what error messages need to say about it."""
 
     data: Any
@@ -102,14 +101,19 @@ class Response:
     size: int = 0
 
 
+def parsed_on_loop(size: int) -> bool:
+    """Whether the models of a ``size``-byte answer are built on the event loop."""
+    return size <= _DECODE_ON_LOOP_BYTES
+
+
 async def parse_answer(
     parser: Callable[[Any, ResponseContext], T], data: Any, context: ResponseContext, size: int
 ) -> T:
     """``parser(data, context)``; for a body over 1 MiB in a worker thread, as its
     decoding was: building 100,000 models of a valid page takes a second or more."""
-    if size > _DECODE_ON_LOOP_BYTES:
-        return await asyncio.to_thread(parser, data, context)
-    return parser(data, context)
+    if parsed_on_loop(size):
+        return parser(data, context)
+    return await asyncio.to_thread(parser, data, context)
 
 
 class StreamedResponse:
@@ -185,19 +189,37 @@ class StreamedResponse:
 
     async def data(self) -> Any:
         """The body decoded as JSON (``None`` when empty)."""
-        raw = await self._raw()
-        if not raw:
-            return None
-        problem: ValueError | None = None
-        try:
-            if len(raw) > _DECODE_ON_LOOP_BYTES:
-                # Decoding megabytes takes tens of ms: a worker thread does it, and the
-                # interpreter's switch interval lets the loop run meanwhile.
-                return await asyncio.to_thread(_decode, raw, self._secrets, yielding=True)
-            return _decode(raw, self._secrets)
-        except ValueError as exc:
-            problem = ValueError(str(exc))
-        raise _boundary.not_json(raw, problem, self._request, self.status, self.context.request_id)
+        return await _data(await self._raw(), self._secrets, self._request, self.context)
+
+
+async def _data(
+    raw: bytes, secrets: _boundary.Secrets, request: Request, context: ResponseContext
+) -> Any:
+    """A 2xx body decoded as JSON (``None`` when empty), or the error saying why not."""
+    if len(raw) <= _DECODE_ON_LOOP_BYTES:
+        return _data_now(raw, secrets, request, context)
+    problem: ValueError | None = None
+    try:
+        # Decoding megabytes takes tens of ms: a worker thread does it, and the
+        # interpreter's switch interval lets the loop run meanwhile.
+        return await asyncio.to_thread(_decode, raw, secrets, yielding=True)
+    except ValueError as exc:
+        problem = ValueError(str(exc))
+    raise _boundary.not_json(raw, problem, request, context.status, context.request_id)
+
+
+def _data_now(
+    raw: bytes, secrets: _boundary.Secrets, request: Request, context: ResponseContext
+) -> Any:
+    """``_data`` of a body small enough to decode on the loop."""
+    if not raw:
+        return None
+    problem: ValueError | None = None
+    try:
+        return _decode(raw, secrets)
+    except ValueError as exc:
+        problem = ValueError(str(exc))
+    raise _boundary.not_json(raw, problem, request, context.status, context.request_id)
 
 
 class Transport:
@@ -214,6 +236,9 @@ class Transport:
         #: Every key sent through this pool: an answer echoing one gets it masked.
         self.secrets = _boundary.Secrets()
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._last_timeout: tuple[Timeout, aiohttp.ClientTimeout] | None = None
+        #: Answers whose body an attempt is reading: closing the pool ends them.
+        self._reading: set[aiohttp.ClientResponse] = set()
 
     def __repr__(self) -> str:
         return f"<Transport closed={self.closed}>"
@@ -227,11 +252,11 @@ class Transport:
 
             # No default headers: the key and headers of each client copy travel with
             # each request, so that copies with other keys share these connections.
-            connector = aiohttp.TCPConnector(limit=self._connection_limit)
+            pool = aiohttp.TCPConnector(limit=self._connection_limit)
             # No cookie jar: the API sets none, and a cookie answering one key's request
             # would go out with the next request of every copy, whatever its key.
             self._session = aiohttp.ClientSession(
-                connector=connector, raise_for_status=False, cookie_jar=aiohttp.DummyCookieJar()
+                connector=pool, raise_for_status=False, cookie_jar=aiohttp.DummyCookieJar()
             )
             self._loop = loop
         elif loop is not self._loop:
@@ -244,14 +269,22 @@ class Transport:
     async def close(self) -> None:
         """Close the pool; idempotent."""
         self.closed = True
+        for response in list(self._reading):
+            # aiohttp fails the protocol's queue when the connection goes, not the body
+            # being awaited: without this a call reading one would wait for ``total``.
+            response.content.set_exception(_attempt._closed())
         session, self._session = self._session, None
         if session is not None:
             await session.close()
 
     def _aiohttp_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        last = self._last_timeout
+        if last is not None and last[0] is timeout:
+            return last[1]  # the client's own limits: most calls, no hashing
         converted = self._timeouts.get(timeout)
         if converted is None:
             converted = self._timeouts[timeout] = aiohttp_timeout(timeout)
+        self._last_timeout = (timeout, converted)
         return converted
 
     @contextlib.asynccontextmanager
@@ -263,24 +296,37 @@ class Transport:
         With ``read_body`` the body is read within each attempt (so a failure while
         reading it is retried); otherwise only when the caller asks.
         """
-        answer = await self._open(request, policy, timeout, read_body=read_body)
+        opened = await self._open(request, policy, timeout, read_body=read_body)
         try:
-            yield answer
+            yield StreamedResponse(
+                opened.response,
+                opened.headers,
+                request,
+                self.secrets,
+                self.max_response_bytes,
+                timeout,
+                opened.body,
+            )
         finally:
-            answer._response.release()
+            opened.response.release()
 
-    async def fetch(
-        self, request: Request, policy: RetryPolicy, timeout: Timeout
-    ) -> StreamedResponse:
-        """``stream`` with ``read_body`` as one await (no context manager on the hot
-        path): the answer's body is read and its connection released already."""
-        answer = await self._open(request, policy, timeout, read_body=True)
-        answer._response.release()
-        return answer
+    async def fetch(self, request: Request, policy: RetryPolicy, timeout: Timeout) -> Response:
+        """Send ``request`` (retrying as ``policy`` says) and decode its 2xx answer, read
+        whole: one await, no context manager, the connection back in the pool."""
+        opened = await self._open(request, policy, timeout, read_body=True)
+        opened.response.release()
+        raw = opened.body
+        assert raw is not None
+        context = ResponseContext(
+            request.method, request.url, opened.response.status, opened.headers.get("x-request-id")
+        )
+        if len(raw) <= _DECODE_ON_LOOP_BYTES:
+            return Response(_data_now(raw, self.secrets, request, context), context, len(raw))
+        return Response(await _data(raw, self.secrets, request, context), context, len(raw))
 
     async def _open(
         self, request: Request, policy: RetryPolicy, timeout: Timeout, *, read_body: bool
-    ) -> StreamedResponse:
+    ) -> _attempt.Opened:
         session = self._session_for_loop()
         client_timeout = self._aiohttp_timeout(timeout)
         self.secrets.add(request.key)
@@ -288,12 +334,13 @@ class Transport:
         clock = policy.clock
         now = loop.time if clock is None else clock.time
         pause = sleep if clock is None else clock.sleep
+        debug = log.isEnabledFor(logging.DEBUG)
         retry = 0
         while True:
             wait = self._throttle.delay(now())
             if wait > 0:
                 await pause(wait)
-            started = time.perf_counter()
+            started = time.perf_counter() if debug else 0.0
             outcome = await _attempt.attempt(
                 session,
                 request,
@@ -302,17 +349,18 @@ class Transport:
                 cap=self.max_response_bytes,
                 secrets=self.secrets,
                 read_body=read_body,
+                reading_now=self._reading,
             )
             if isinstance(outcome, _attempt.Failed):
                 log.debug("%s %s failed: %s", request.method, request.url, outcome.error)
                 decision = None
-                if outcome.reason is not None:
+                if outcome.reason is not None and not self.closed:
                     decision = policy.after_error(retry, outcome.reason)
                 if decision is None:
                     raise outcome.error
             else:
                 status = outcome.response.status
-                if log.isEnabledFor(logging.DEBUG):
+                if debug:
                     elapsed = (time.perf_counter() - started) * 1000
                     log.debug(
                         "%s %s -> %d in %.1f ms", request.method, request.url, status, elapsed
@@ -320,15 +368,7 @@ class Transport:
                 if status != 429:
                     self._throttle.accepted(now())
                 if 200 <= status < 300:
-                    return StreamedResponse(
-                        outcome.response,
-                        outcome.headers,
-                        request,
-                        self.secrets,
-                        self.max_response_bytes,
-                        timeout,
-                        outcome.body,
-                    )
+                    return outcome
                 assert outcome.body is not None
                 if len(outcome.body) > _DECODE_ON_LOOP_BYTES:
                     # An error body is as big as any answer: decoded off the loop too.

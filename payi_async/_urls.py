@@ -18,6 +18,7 @@ __all__ = [
     "ROOT",
     "category_path",
     "check",
+    "checked_resource_path",
     "flatten_query",
     "join",
     "merge_query",
@@ -42,6 +43,8 @@ def check(name: str, value: object) -> str:
     """A required name that becomes one URL path segment, checked (not encoded)."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if value.isascii() and 2 < len(value) <= MAX_SEGMENT_BYTES // 3:
+        return value  # no surrogate, not "." or "..", short enough quoted: the common case
     if not value:
         raise ValueError(f"Expected a non-empty value for `{name}` but received {value!r}")
     if value in (".", ".."):
@@ -93,6 +96,11 @@ def resources_path(category: object) -> str:
 def resource_path(category: object, resource: object) -> str:
     """``/api/v1/categories/{category}/resources/{resource}``."""
     return f"{resources_path(category)}/{segment('resource', resource)}"
+
+
+def checked_resource_path(category: str, resource: str) -> str:
+    """``resource_path`` of names ``check`` took already (a ``ResourceCreate``'s)."""
+    return f"{ROOT}/{quote_segment(category)}/resources/{quote_segment(resource)}"
 
 
 def version_path(category: object, resource: object, resource_id: object) -> str:

@@ -84,16 +84,14 @@ def test_resource_create_of_checks_field_names_of_dicts_and_other_mappings() -> 
             ResourceCreate.of(item)
 
 
-async def test_fetch_returns_the_read_answer_and_releases_the_connection(
-    api: aioresponses,
-) -> None:
+async def test_fetch_returns_the_decoded_answer(api: aioresponses) -> None:
     transport = Transport(Limits())
     request = build_request("GET", "http://api.test", "/x", headers=CIMultiDict())
     api.get("http://api.test/x", status=200, body=b'{"a": 1}')
     try:
         answer = await transport.fetch(request, RetryPolicy(), Timeout())
-        assert await answer.data() == {"a": 1}
-        assert await answer.read() == b'{"a": 1}'
-        assert answer._response.connection is None
+        assert answer.data == {"a": 1}
+        assert answer.size == len(b'{"a": 1}')
+        assert (answer.context.method, answer.context.status) == ("GET", 200)
     finally:
         await transport.close()
