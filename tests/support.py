@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import pickle
+import socket
 import sqlite3
 import time
 import traceback
@@ -17,7 +18,7 @@ import types
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -437,3 +438,67 @@ def expected_counts(rows: list[dict[str, Any]]) -> Counter[tuple[str, str | None
 
 def _emulator_time(value: str | None) -> str | None:
     return None if value is None else value.replace("Z", ".000000Z")
+
+
+class ScriptedState(Protocol):
+    """What ``scripted_server`` fills in on the state object a test passes it."""
+
+    url: str
+    connections: int
+
+
+StateT = TypeVar("StateT", bound=ScriptedState)
+#: What a scripted server runs for each connection.
+ConnectionScript = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def scripted_server(
+    script: ConnectionScript,
+    state: StateT,
+    *,
+    host: str = "127.0.0.1",
+    rcvbuf: int | None = None,
+) -> AsyncIterator[StateT]:
+    """A streams server on ``host`` running ``script`` per connection; ``state.url`` is
+    its base URL and ``state.connections`` counts connections (``rcvbuf``: a small kernel
+    receive buffer, so that a client's upload waits for the script)."""
+    tasks: set[asyncio.Task[Any]] = set()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        try:
+            await script(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client went away, or the test is over
+        finally:
+            writer.close()
+            tasks.discard(task)
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.bind((host, 0))
+    server = await asyncio.start_server(on_connect, sock=sock, limit=rcvbuf or 2**16)
+    state.url = f"http://{host}:{sock.getsockname()[1]}"
+    try:
+        yield state
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+def head(status: int = 200, *headers: str, length: int | None = None) -> bytes:
+    """An HTTP/1.1 answer's status line and headers, JSON typed (``length``: a
+    Content-Length header), for scripted servers."""
+    lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", *headers]
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()

@@ -25,7 +25,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -41,7 +41,7 @@ from payi_async import (
     Timeout,
 )
 from payi_async import _request as request_module
-from tests.support import CANARY, UNITS, resource_body
+from tests.support import CANARY, UNITS, head, resource_body, scripted_server
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -64,41 +64,12 @@ class Server:
         self.keys: list[str] = []
 
 
-@contextlib.asynccontextmanager
-async def serve(script: Script, *, rcvbuf: int | None = None) -> AsyncIterator[Server]:
+def serve(
+    script: Script, *, rcvbuf: int | None = None
+) -> contextlib.AbstractAsyncContextManager[Server]:
     """A streams server on 127.0.0.1 running ``script`` per connection (``rcvbuf``: a
     small kernel receive buffer, so that a client's upload waits for the script)."""
-    state = Server()
-    tasks: set[asyncio.Task[Any]] = set()
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        state.connections += 1
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        try:
-            await script(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # the client went away, or the test is over
-        finally:
-            writer.close()
-            tasks.discard(task)
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if rcvbuf is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    sock.bind(("127.0.0.1", 0))
-    server = await asyncio.start_server(on_connect, sock=sock, limit=rcvbuf or 2**16)
-    state.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        yield state
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
+    return scripted_server(script, Server(), rcvbuf=rcvbuf)
 
 
 async def read_request(
@@ -118,14 +89,6 @@ async def read_request(
         if "idempotency-key" in headers:
             seen.keys.append(headers["idempotency-key"])
     return lines[0], headers, body
-
-
-def head(status: int = 200, *headers: str, length: int | None = None) -> bytes:
-    """A status line and headers (``length``: a Content-Length header)."""
-    lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", *headers]
-    if length is not None:
-        lines.append(f"Content-Length: {length}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 def ok(body: bytes = BODY) -> bytes:

@@ -23,7 +23,7 @@ import sys
 import time
 import traceback
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import brotli
@@ -42,7 +42,7 @@ from payi_async import (
     Timeout,
     UnexpectedRedirectError,
 )
-from tests.support import CANARY, resource_body
+from tests.support import CANARY, head, resource_body, scripted_server
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -71,35 +71,11 @@ class Server:
         self.requests: list[tuple[str, list[tuple[str, str]], bytes]] = []
 
 
-@contextlib.asynccontextmanager
-async def serve(script: Script, host: str = "127.0.0.1") -> AsyncIterator[Server]:
+def serve(
+    script: Script, host: str = "127.0.0.1"
+) -> contextlib.AbstractAsyncContextManager[Server]:
     """A streams server on ``host`` running ``script`` per connection."""
-    state = Server()
-    tasks: set[asyncio.Task[Any]] = set()
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        state.connections += 1
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        try:
-            await script(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # the client went away, or the test is over
-        finally:
-            writer.close()
-            tasks.discard(task)
-
-    server = await asyncio.start_server(on_connect, host, 0)
-    state.url = f"http://{host}:{server.sockets[0].getsockname()[1]}"
-    try:
-        yield state
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
+    return scripted_server(script, Server(), host=host)
 
 
 async def read_request(
@@ -117,14 +93,6 @@ async def read_request(
     if seen is not None:
         seen.requests.append((lines[0], headers, body))
     return lines[0], headers, body
-
-
-def head(status: int = 200, *headers: str, length: int | None = None) -> bytes:
-    """A status line and headers (``length``: a Content-Length header)."""
-    lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", *headers]
-    if length is not None:
-        lines.append(f"Content-Length: {length}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 def answer(body: bytes, status: int = 200, *headers: str) -> Script:
