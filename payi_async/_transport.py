@@ -8,9 +8,11 @@ A call goes through four layers, each in its own module:
 - ``_boundary``: aiohttp's exceptions and the answer's text become SDK errors, with
   every secret removed.
 
-``Transport.stream`` is the loop tying them together: pace (``_throttle``), attempt,
-ask the policy, wait, again; a 2xx answer is handed out as a ``StreamedResponse``.
-SDK errors are raised outside any ``except`` block, so their ``__context__`` is empty.
+``Transport._open`` is the loop tying them together: pace (``_throttle``), attempt,
+ask the policy, wait, again. ``fetch`` (every method's path) decodes the 2xx answer it
+read whole, in the same await; ``stream`` hands it out as a ``StreamedResponse`` whose
+body is read when asked. SDK errors are raised outside any ``except`` block, so their
+``__context__`` is empty. Closing the transport ends every call in flight.
 
 Timeout model (per attempt, like httpx's): ``connect`` bounds opening a TCP/TLS
 connection and ``pool`` waiting for a free pooled connection; aiohttp times the two
