@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from ._request import Request
 
-__all__ = ["Failed", "Opened", "attempt", "read_capped"]
+__all__ = ["Failed", "Opened", "attempt", "closed_error", "read_capped"]
 
 
 class Opened(NamedTuple):
@@ -79,7 +79,7 @@ async def attempt(
             raise
         # Closing the pool cancels the calls queued for a connection; nobody cancelled
         # this task, so its caller gets the error a closed client gives, not a cancel.
-        return Failed(*_boundary.connection_error(_closed(), request, timeout, secrets))
+        return Failed(*_boundary.connection_error(closed_error(), request, timeout, secrets))
     reading = read_body or not 200 <= response.status < 300
     body: bytes | None = None
     try:
@@ -114,7 +114,7 @@ def _closed_under(session: aiohttp.ClientSession) -> bool:
     return session.closed and cancelling is not None and cancelling() == 0
 
 
-def _closed() -> BaseException:
+def closed_error() -> BaseException:
     """What a call in flight meets when its client is closed."""
     import aiohttp
 

@@ -200,25 +200,25 @@ async def _data(
     """A 2xx body decoded as JSON (``None`` when empty), or the error saying why not."""
     if len(raw) <= _DECODE_ON_LOOP_BYTES:
         return _data_now(raw, secrets, request, context)
-    problem: ValueError | None = None
-    try:
-        # Decoding megabytes takes tens of ms: a worker thread does it, and the
-        # interpreter's switch interval lets the loop run meanwhile.
-        return await asyncio.to_thread(_decode, raw, secrets, yielding=True)
-    except ValueError as exc:
-        problem = ValueError(str(exc))
-    raise _boundary.not_json(raw, problem, request, context.status, context.request_id)
+    # Decoding megabytes takes tens of ms: a worker thread does it, and the
+    # interpreter's switch interval lets the loop run meanwhile.
+    return await asyncio.to_thread(_data_now, raw, secrets, request, context, yielding=True)
 
 
 def _data_now(
-    raw: bytes, secrets: _boundary.Secrets, request: Request, context: ResponseContext
+    raw: bytes,
+    secrets: _boundary.Secrets,
+    request: Request,
+    context: ResponseContext,
+    *,
+    yielding: bool = False,
 ) -> Any:
-    """``_data`` of a body small enough to decode on the loop."""
+    """``_data``, decoded in this thread (``yielding``: a worker thread's way)."""
     if not raw:
         return None
     problem: ValueError | None = None
     try:
-        return _decode(raw, secrets)
+        return _decode(raw, secrets, yielding=yielding)
     except ValueError as exc:
         problem = ValueError(str(exc))
     raise _boundary.not_json(raw, problem, request, context.status, context.request_id)
@@ -274,7 +274,7 @@ class Transport:
         for response in list(self._reading):
             # aiohttp fails the protocol's queue when the connection goes, not the body
             # being awaited: without this a call reading one would wait for ``total``.
-            response.content.set_exception(_attempt._closed())
+            response.content.set_exception(_attempt.closed_error())
         session, self._session = self._session, None
         if session is not None:
             await session.close()

@@ -731,7 +731,6 @@ def test_idempotency_keys_are_unique_across_threads_each_with_its_own_loop() -> 
     assert len(set(every)) == len(every) == 8 * 4000
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_never_makes_a_key_its_parent_makes() -> None:
     request_module._random_key()  # the buffer holds unused blocks at the fork
     assert request_module._blocks
